@@ -1,0 +1,107 @@
+package recovery
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Retryable is implemented by errors that know whether trying again could
+// succeed: a rate limit or an HTTP 503 says true, a bad API key says false.
+// Retry's default policy asks it (through errors.As, so wrapping is fine).
+type Retryable interface {
+	error
+	Retryable() bool
+}
+
+// RetryAfterHinter is implemented by errors that know how long to wait
+// before the next attempt (an HTTP Retry-After header). A positive hint
+// replaces the computed backoff delay, capped by the maximum delay.
+type RetryAfterHinter interface {
+	error
+	RetryAfter() time.Duration
+}
+
+// IsRetryable reports how the default retry policy classifies err:
+//   - nil, context.Canceled and context.DeadlineExceeded: not retryable (the
+//     caller gave up or its deadline passed);
+//   - an error marked with [Permanent], or an *InvalidInputError: not retryable;
+//   - an error implementing [Retryable]: what it says;
+//   - an error marked with [Transient]: retryable;
+//   - anything else: retryable (an unknown failure may be transient).
+//
+// The markers are searched with errors.As, so the first one found in the
+// chain decides.
+func IsRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var r Retryable
+	if errors.As(err, &r) {
+		return r.Retryable()
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var bad *InvalidInputError
+	return !errors.As(err, &bad)
+}
+
+// RetryAfter returns the retry-after hint carried by err, or 0.
+func RetryAfter(err error) time.Duration {
+	var h RetryAfterHinter
+	if errors.As(err, &h) {
+		if d := h.RetryAfter(); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// Permanent marks err as not worth retrying. errors.Is and errors.As see
+// through the mark. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &markedError{err: err, retryable: false}
+}
+
+// Transient marks err as worth retrying, optionally after a delay (0 means
+// "use the backoff"). errors.Is and errors.As see through the mark.
+// Transient(nil, d) is nil.
+func Transient(err error, after time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &markedError{err: err, retryable: true, after: after}
+}
+
+type markedError struct {
+	err       error
+	retryable bool
+	after     time.Duration
+}
+
+func (e *markedError) Error() string             { return e.err.Error() }
+func (e *markedError) Unwrap() error             { return e.err }
+func (e *markedError) Retryable() bool           { return e.retryable }
+func (e *markedError) RetryAfter() time.Duration { return e.after }
+
+// InvalidInputError reports input that can never succeed (empty code, a
+// negative timeout). Retrying it is pointless, so the default policy does
+// not.
+type InvalidInputError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidInputError) Error() string {
+	if e.Field == "" {
+		return "invalid input: " + e.Reason
+	}
+	return "invalid input: " + e.Field + ": " + e.Reason
+}
+
+// Retryable reports false.
+func (e *InvalidInputError) Retryable() bool { return false }
