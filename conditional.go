@@ -148,3 +148,7 @@ func (r *router[In, Out, K]) Execute(ctx context.Context, in In) (Out, error) {
 	observability.End(span, err)
 	return out, err
 }
+
+func (*conditional[In, Out]) checksContext() {}
+
+func (*router[In, Out, K]) checksContext() {}

@@ -155,3 +155,5 @@ func (p *Fanout[In, Out]) runBranch(ctx context.Context, i int, in In, tracer tr
 	}()
 	return p.branches[i].Execute(ctx, in)
 }
+
+func (*Fanout[In, Out]) checksContext() {}

@@ -92,3 +92,5 @@ func (c *Chain[T]) executeTraced(ctx context.Context, in T, tracer trace.Tracer)
 	}
 	return cur, nil
 }
+
+func (*Chain[T]) checksContext() {}

@@ -12,25 +12,39 @@ import "context"
 func Then[A, B, C any](a Primitive[A, B], b Primitive[B, C]) Primitive[A, C] {
 	mustPrimitive("Then", "first primitive", a)
 	mustPrimitive("Then", "second primitive", b)
-	return &then[A, B, C]{a: a, b: b}
+	_, aChecks := a.(contextChecker)
+	_, bChecks := b.(contextChecker)
+	return &then[A, B, C]{a: a, b: b, checkA: !aChecks, checkB: !bChecks}
 }
 
+// contextChecker marks the module's combinators, which check the context
+// themselves before their first step; Then skips its own check in front of
+// them so that a PipeN checks once per stage.
+type contextChecker interface{ checksContext() }
+
 type then[A, B, C any] struct {
-	a Primitive[A, B]
-	b Primitive[B, C]
+	a              Primitive[A, B]
+	b              Primitive[B, C]
+	checkA, checkB bool
 }
+
+func (*then[A, B, C]) checksContext() {}
 
 func (t *then[A, B, C]) Execute(ctx context.Context, in A) (C, error) {
 	var zero C
-	if err := cause(ctx); err != nil {
-		return zero, err
+	if t.checkA {
+		if err := cause(ctx); err != nil {
+			return zero, err
+		}
 	}
 	mid, err := t.a.Execute(ctx, in)
 	if err != nil {
 		return zero, err
 	}
-	if err := cause(ctx); err != nil {
-		return zero, err
+	if t.checkB {
+		if err := cause(ctx); err != nil {
+			return zero, err
+		}
 	}
 	return t.b.Execute(ctx, mid)
 }
