@@ -65,10 +65,10 @@ func TestTracingInstalled(t *testing.T) {
 
 func TestIndexedNames(t *testing.T) {
 	cases := map[string]string{
-		observability.StepSpan(0):    "sequential.step_0",
-		observability.StepSpan(200):  "sequential.step_200",
-		observability.BranchSpan(3):  "parallel.branch_3",
-		observability.AttemptSpan(1): "retry.attempt_1",
+		observability.StepSpan(0):                                  "sequential.step_0",
+		observability.StepSpan(200):                                "sequential.step_200",
+		observability.BranchSpan(3):                                "parallel.branch_3",
+		observability.AttemptSpan(1):                               "retry.attempt_1",
 		observability.Indexed(observability.SpanSagaStepPrefix, 2): "saga.step_2",
 	}
 	for got, want := range cases {
