@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the system packages the test suite needs when they are missing:
+# redis-server (the Redis cache store is tested against a real server) and
+# a Python 3 interpreter at /usr/bin/python3 (the local sandbox runs it).
+# Uses apt-get (Debian/Ubuntu); runs it through sudo when not root.
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/python3 ] || missing+=(python3)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "provision: missing ${missing[*]} and apt-get is not available; install them with your package manager" >&2
+  exit 1
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+echo "provision: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
