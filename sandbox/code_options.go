@@ -1,0 +1,101 @@
+package sandbox
+
+import (
+	"fmt"
+	"time"
+)
+
+// CodeOption configures a [CodeExecution] built by [NewCodeExecution]. Every
+// [Option] (the pool options: MaxSandboxes, MaxAge, SessionMode,
+// WithTelemetry, ...) is also a CodeOption and configures the primitive's
+// pool.
+type CodeOption interface {
+	applyCode(*codeConfig)
+}
+
+type codeOption func(*codeConfig)
+
+func (o codeOption) applyCode(c *codeConfig) { o(c) }
+
+// Defaults of a CodeExecution, as in the seed.
+const (
+	// DefaultTimeout bounds one execution unless the input or WithTimeout
+	// says otherwise.
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxOutputSize is the number of characters of output kept per
+	// stream (stdout, stderr, logs, each result's text, the error value
+	// and the traceback).
+	DefaultMaxOutputSize = 10_000
+)
+
+type codeConfig struct {
+	timeout       time.Duration
+	maxOutput     int
+	template      string
+	templateSet   bool
+	allowInternet bool
+	internetSet   bool
+	pool          []PoolOption
+}
+
+// WithTimeout sets the default time limit of an execution (the seed's
+// timeout, 30 s by default); CodeInput.Timeout overrides it per call. When
+// it passes, Execute returns an error matching recovery.ErrTimeout and the
+// sandbox is replaced. d <= 0 panics.
+func WithTimeout(d time.Duration) CodeOption {
+	if d <= 0 {
+		panic(fmt.Sprintf("sandbox: WithTimeout(%s): timeout must be > 0", d))
+	}
+	return codeOption(func(c *codeConfig) { c.timeout = d })
+}
+
+// WithTemplate selects the sandbox template (E2B's template; backends
+// without templates ignore it). It overrides the Template of
+// WithCreateOptions.
+func WithTemplate(name string) CodeOption {
+	return codeOption(func(c *codeConfig) { c.template, c.templateSet = name, true })
+}
+
+// WithPipInstall(true) lets code in the sandboxes reach the network, which
+// `pip install` needs. It overrides CreateOptions.AllowInternet.
+//
+// It is off by default, unlike the seed (whose enable_pip_install defaulted
+// to true): code produced by a model or sent by a user should not be able
+// to download programs or send data out unless the application asked for
+// it. Turn it on only when the code must install packages.
+func WithPipInstall(enable bool) CodeOption {
+	return codeOption(func(c *codeConfig) { c.allowInternet, c.internetSet = enable, true })
+}
+
+// WithMaxOutputSize sets how many characters (Unicode code points) of each
+// output are kept: stdout, stderr, logs, the text of each result, the
+// error value and the traceback (10,000 by default, as in the seed).
+// Beyond it the text is cut, a visible marker saying how many characters
+// were left out is appended, and CodeOutput.Truncated is set. n <= 0
+// panics.
+func WithMaxOutputSize(n int) CodeOption {
+	if n <= 0 {
+		panic(fmt.Sprintf("sandbox: WithMaxOutputSize(%d): size must be > 0", n))
+	}
+	return codeOption(func(c *codeConfig) { c.maxOutput = n })
+}
+
+// WithPoolOptions configures the primitive's pool with opts; it is the
+// same as passing them to NewCodeExecution directly.
+func WithPoolOptions(opts ...PoolOption) CodeOption {
+	for _, o := range opts {
+		if o == nil {
+			panic("sandbox: WithPoolOptions: nil option")
+		}
+	}
+	return codeOption(func(c *codeConfig) { c.pool = append(c.pool, opts...) })
+}
+
+// WithSessionMaxAge is the seed's session_max_age: it is [MaxAge] under the
+// seed's name (3300 s by default). A negative d panics.
+func WithSessionMaxAge(d time.Duration) CodeOption {
+	if d < 0 {
+		panic(fmt.Sprintf("sandbox: WithSessionMaxAge(%s): age must be >= 0", d))
+	}
+	return MaxAge(d)
+}

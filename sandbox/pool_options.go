@@ -1,0 +1,151 @@
+package sandbox
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/ttadev/primitives/observability"
+)
+
+// PoolOption configures a [Pool] built by [NewPool].
+type PoolOption interface {
+	applyPool(*poolConfig)
+}
+
+// Option configures both a [Pool] and a [CodeExecution]: given to
+// [NewCodeExecution], it configures the pool the primitive creates. Every
+// option of this file is an Option.
+type Option interface {
+	PoolOption
+	CodeOption
+}
+
+// poolOption adapts a function to Option; as a CodeOption it is forwarded
+// to the primitive's pool.
+type poolOption func(*poolConfig)
+
+func (o poolOption) applyPool(c *poolConfig) { o(c) }
+func (o poolOption) applyCode(c *codeConfig) { c.pool = append(c.pool, o) }
+
+// Defaults of a Pool.
+const (
+	// DefaultMaxAge is the seed's session_max_age: a sandbox is replaced
+	// after 55 minutes, before E2B's one-hour lifetime ends.
+	DefaultMaxAge = 3300 * time.Second
+	// maxDefaultSandboxes caps the default bound on large machines.
+	maxDefaultSandboxes = 8
+)
+
+type poolConfig struct {
+	maxSandboxes int
+	maxAge       time.Duration
+	maxUses      int
+	stateless    bool
+	create       CreateOptions
+	telemetry    observability.Providers
+	closeTimeout time.Duration
+}
+
+func defaultPoolConfig() poolConfig {
+	n := runtime.NumCPU()
+	if n > maxDefaultSandboxes {
+		n = maxDefaultSandboxes
+	}
+	if n < 1 {
+		n = 1
+	}
+	return poolConfig{
+		maxSandboxes: n,
+		maxAge:       DefaultMaxAge,
+		stateless:    true,
+		closeTimeout: 30 * time.Second,
+	}
+}
+
+// MaxSandboxes bounds how many sandboxes the pool keeps alive at once
+// (being created, idle or in use). Callers beyond the bound wait for a free
+// sandbox. The default is the number of CPUs, at most 8. n < 1 panics.
+func MaxSandboxes(n int) Option {
+	if n < 1 {
+		panic(fmt.Sprintf("sandbox: MaxSandboxes(%d): bound must be >= 1", n))
+	}
+	return poolOption(func(c *poolConfig) { c.maxSandboxes = n })
+}
+
+// MaxAge replaces a sandbox once it is older than d: it is closed when it
+// is returned (or found idle) past that age, and a new one is created when
+// needed. The default is [DefaultMaxAge] (the seed's session_max_age of
+// 3300 s); 0 disables rotation by age. A negative d panics.
+//
+// When CreateOptions.Lifetime is set and shorter, the pool rotates at the
+// lifetime instead, so it never hands out a sandbox its backend has ended.
+func MaxAge(d time.Duration) Option {
+	if d < 0 {
+		panic(fmt.Sprintf("sandbox: MaxAge(%s): age must be >= 0", d))
+	}
+	return poolOption(func(c *poolConfig) { c.maxAge = d })
+}
+
+// MaxUses replaces a sandbox after it has been used n times (n leases, or
+// n executions through Run). 0, the default, means no limit. A negative n
+// panics.
+func MaxUses(n int) Option {
+	if n < 0 {
+		panic(fmt.Sprintf("sandbox: MaxUses(%d): count must be >= 0", n))
+	}
+	return poolOption(func(c *poolConfig) { c.maxUses = n })
+}
+
+// Stateless gives every execution a fresh interpreter state: after each
+// use the pool calls Sandbox.Reset (in the background, so the caller does
+// not wait for it) and closes the sandbox if Reset fails. Results then do
+// not depend on which sandbox ran the code or what ran before, which is
+// what caching and retrying assume. This is the default.
+func Stateless() Option {
+	return poolOption(func(c *poolConfig) { c.stateless = true })
+}
+
+// SessionMode keeps interpreter state (variables, imports) across the
+// executions of a sandbox, like a Jupyter kernel, as the seed did with its
+// single sandbox. With more than one sandbox, successive Run calls may land
+// on different sandboxes; pin one with [Pool.Acquire], or use
+// MaxSandboxes(1) to reproduce the seed exactly.
+func SessionMode() Option {
+	return poolOption(func(c *poolConfig) { c.stateless = false })
+}
+
+// WithCreateOptions sets the options every sandbox of the pool is created
+// with (template, network access, environment, lifetime, metadata). The
+// maps are copied.
+func WithCreateOptions(o CreateOptions) Option {
+	o.Env = cloneMap(o.Env)
+	o.Metadata = cloneMap(o.Metadata)
+	return poolOption(func(c *poolConfig) { c.create = o })
+}
+
+// WithTelemetry sets the tracer provider, meter provider and logger. Zero
+// fields fall back to the OpenTelemetry globals and slog.Default().
+func WithTelemetry(p observability.Providers) Option {
+	return poolOption(func(c *poolConfig) { c.telemetry = p })
+}
+
+// WithLogger logs through l instead of slog.Default(). A nil l panics.
+func WithLogger(l *slog.Logger) Option {
+	if l == nil {
+		panic("sandbox: WithLogger: logger is nil")
+	}
+	return poolOption(func(c *poolConfig) { c.telemetry.Logger = l })
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,105 @@
+package sandbox
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// truncationMarker starts the note appended to a cut output; the number of
+// characters left out and "]" follow.
+const truncationMarker = "\n... [output truncated: "
+
+// boundedText accumulates text up to max characters (Unicode code points,
+// an invalid byte counting as one) and counts the characters beyond it
+// without keeping them, so its memory is bounded by max whatever is added.
+type boundedText struct {
+	max     int
+	kept    int // characters kept
+	omitted int // characters left out
+	first   string
+	b       strings.Builder
+	parts   int
+}
+
+func newBoundedText(max int) boundedText { return boundedText{max: max} }
+
+// add appends s, or the part of it that fits.
+func (t *boundedText) add(s string) {
+	if s == "" {
+		return
+	}
+	room := t.max - t.kept
+	if room <= 0 {
+		t.omitted += utf8.RuneCountInString(s)
+		return
+	}
+	n := len(s)
+	if n > room { // may not fit: count characters
+		n = utf8.RuneCountInString(s)
+	}
+	if n <= room {
+		t.write(s)
+		t.kept += n
+		return
+	}
+	cut := byteIndexOfRune(s, room)
+	t.write(s[:cut])
+	t.kept = t.max
+	t.omitted += n - room
+}
+
+// write keeps s, without copying when it is the only part.
+func (t *boundedText) write(s string) {
+	switch t.parts {
+	case 0:
+		t.first = s
+	case 1:
+		t.b.Grow(len(t.first) + len(s))
+		t.b.WriteString(t.first)
+		t.first = ""
+		t.b.WriteString(s)
+	default:
+		t.b.WriteString(s)
+	}
+	t.parts++
+}
+
+// truncated reports whether anything was left out.
+func (t *boundedText) truncated() bool { return t.omitted > 0 }
+
+// String returns the kept text, followed by the truncation marker when
+// something was left out.
+func (t *boundedText) String() string {
+	s := t.first
+	if t.parts > 1 {
+		s = t.b.String()
+	}
+	if t.omitted == 0 {
+		return s
+	}
+	return s + truncationMarker + strconv.Itoa(t.omitted) + " characters omitted]"
+}
+
+// byteIndexOfRune returns the byte offset of the n-th character of s (or
+// len(s)).
+func byteIndexOfRune(s string, n int) int {
+	for i := range s {
+		if n == 0 {
+			return i
+		}
+		n--
+	}
+	return len(s)
+}
+
+// truncate cuts s to max characters with the marker; it reports whether it
+// cut anything.
+func truncate(s string, max int) (string, bool) {
+	if len(s) <= max {
+		return s, false
+	}
+	t := newBoundedText(max)
+	t.add(s)
+	return t.String(), t.truncated()
+}
