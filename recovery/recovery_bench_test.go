@@ -1,0 +1,164 @@
+package recovery_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	primitives "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/recovery"
+)
+
+// trivial is the "work" of every benchmark: as cheap as a primitive gets,
+// so the figures show what each wrapper adds.
+var trivial = primitives.Func[int, int](func(_ context.Context, n int) (int, error) { return n + 1, nil })
+
+var sink int
+
+func BenchmarkDirectCall(b *testing.B) {
+	ctx := context.Background()
+	var p primitives.Primitive[int, int] = trivial
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		out, err := p.Execute(ctx, i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = out
+	}
+}
+
+func BenchmarkRetryHappyPath(b *testing.B) {
+	ctx := context.Background()
+	var p primitives.Primitive[int, int] = recovery.Retry(trivial, recovery.MaxRetries(3), recovery.Exponential())
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		out, err := p.Execute(ctx, i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = out
+	}
+}
+
+func BenchmarkFallbackHappyPath(b *testing.B) {
+	ctx := context.Background()
+	var p primitives.Primitive[int, int] = recovery.Fallback(trivial, trivial)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		out, err := p.Execute(ctx, i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = out
+	}
+}
+
+func BenchmarkTimeoutHappyPath(b *testing.B) {
+	ctx := context.Background()
+	var p primitives.Primitive[int, int] = recovery.Timeout(trivial, time.Second)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		out, err := p.Execute(ctx, i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = out
+	}
+}
+
+func BenchmarkTimeoutAbandonHappyPath(b *testing.B) {
+	ctx := context.Background()
+	var p primitives.Primitive[int, int] = recovery.Timeout(trivial, time.Second, recovery.AbandonOnDeadline())
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		out, err := p.Execute(ctx, i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = out
+	}
+}
+
+// BenchmarkContextWithTimeoutFloor is the floor Timeout cannot go under:
+// creating and cancelling a context with a deadline around the call.
+func BenchmarkContextWithTimeoutFloor(b *testing.B) {
+	ctx := context.Background()
+	var p primitives.Primitive[int, int] = trivial
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		tctx, cancel := context.WithTimeout(ctx, time.Second)
+		out, err := p.Execute(tctx, i)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = out
+	}
+}
+
+func BenchmarkRetryTimeoutFallbackHappyPath(b *testing.B) {
+	ctx := context.Background()
+	var p primitives.Primitive[int, int] = recovery.Retry(
+		recovery.Timeout(recovery.Fallback(trivial, trivial), time.Second))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		out, err := p.Execute(ctx, i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = out
+	}
+}
+
+func BenchmarkCircuitBreakerClosed(b *testing.B) {
+	ctx := context.Background()
+	var p primitives.Primitive[int, int] = recovery.CircuitBreaker(trivial)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		out, err := p.Execute(ctx, i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = out
+	}
+}
+
+func BenchmarkCircuitBreakerClosedParallel(b *testing.B) {
+	p := recovery.CircuitBreaker(trivial)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if _, err := p.Execute(ctx, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkCircuitBreakerOpenFailFast(b *testing.B) {
+	ctx := context.Background()
+	failing := primitives.Func[int, int](func(context.Context, int) (int, error) { return 0, errBench })
+	p := recovery.CircuitBreaker(failing, recovery.FailureThreshold(1), recovery.RecoveryTimeout(time.Hour))
+	_, _ = p.Execute(ctx, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Execute(ctx, 0); err == nil {
+			b.Fatal("circuit let a call through")
+		}
+	}
+}
+
+func BenchmarkSagaThreeSteps(b *testing.B) {
+	ctx := context.Background()
+	p := recovery.Saga(recovery.Step(trivial, trivial), recovery.Step(trivial, trivial), recovery.Step(trivial, nil))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		out, err := p.Execute(ctx, i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = out
+	}
+}
