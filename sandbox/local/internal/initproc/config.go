@@ -1,0 +1,56 @@
+// Package initproc is the inside of a local sandbox: the code that runs as
+// process 1 of the sandbox's namespaces, builds its root file system, drops
+// privileges, installs the seccomp and Landlock filters and starts the
+// Python worker. The host starts it by re-executing its own binary with
+// [Marker] as argv[0]; package local's init function hands control to
+// [Main] before the rest of the program runs.
+package initproc
+
+// Marker is argv[0] of a re-executed binary that must act as a sandbox init.
+const Marker = "ttadev-sandbox-init"
+
+// Fixed file descriptors of the init process.
+const (
+	FDConfig = 3 // JSON Config, read to EOF
+	FDStdout = 4 // write end of the worker's stdout pipe
+	FDStderr = 5 // write end of the worker's stderr pipe
+	FDCmd    = 6 // read end of the command pipe
+	FDEvents = 7 // write end of the event pipe
+)
+
+// Config tells the init what to build. The host fills it in from its probe
+// and options; every layer can be switched off so the probe can test it.
+type Config struct {
+	Probe bool `json:"probe"` // report the layers that work and exit
+
+	Mount    bool     `json:"mount"`     // new root via pivot_root (needs a mount namespace)
+	RootDir  string   `json:"root_dir"`  // host path of an empty directory to mount the new root on
+	WorkDir  string   `json:"work_dir"`  // host path of the writable work dir (mounted at /work)
+	TmpDir   string   `json:"tmp_dir"`   // host path of the private temp dir (used without a mount namespace)
+	ROBinds  []string `json:"ro_binds"`  // extra host paths bound read-only at the same place
+	TmpBytes int64    `json:"tmp_bytes"` // size of the /tmp tmpfs
+	NetNS    bool     `json:"net_ns"`    // in a new network namespace: bring lo up
+	UTS      bool     `json:"uts"`       // in a new UTS namespace: set the hostname
+	PidNS    bool     `json:"pid_ns"`    // process 1 of a new pid namespace
+
+	DropUID int `json:"drop_uid"` // >= 0: switch to this uid/gid before starting the worker (no user namespace)
+	DropGID int `json:"drop_gid"`
+
+	Seccomp     bool `json:"seccomp"`
+	BlockInet   bool `json:"block_inet"` // seccomp: refuse IP sockets (when there is no network namespace)
+	Landlock    bool `json:"landlock"`
+	LandlockNet bool `json:"landlock_net"` // Landlock: refuse TCP connect
+
+	Interpreter string   `json:"interpreter"`
+	Args        []string `json:"args"` // argv[1:] of the worker
+	Env         []string `json:"env"`
+	Dir         string   `json:"dir"` // working directory of the worker
+}
+
+// Report is the first event the init writes: which layers are in force.
+type Report struct {
+	T       string            `json:"t"` // "init"
+	Active  []string          `json:"active"`
+	Missing map[string]string `json:"missing,omitempty"`
+	Fatal   string            `json:"fatal,omitempty"`
+}

@@ -1,0 +1,264 @@
+package local
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ttadev/primitives/sandbox/local/internal/initproc"
+)
+
+// ErrIsolationUnavailable is returned by [New] when this machine cannot
+// isolate both the file system and the network of a sandbox and
+// [AllowUnsafe] was not given.
+var ErrIsolationUnavailable = errors.New("local: cannot isolate the file system and the network on this machine")
+
+// Isolation describes the layers a [Provider]'s sandboxes run under, as
+// found by probing the machine once per process.
+type Isolation struct {
+	// Level is the degradation step in use: "userns" (every namespace,
+	// created unprivileged through a user namespace), "rootns" (namespaces
+	// created as host root without a user namespace, the worker switched
+	// to uid 65534), or "none" (no namespaces: Landlock and seccomp only).
+	Level string
+	// Active lists the layers in force, e.g. "userns", "uid_mapped",
+	// "mountns+pivot_root", "pidns", "netns", "ipcns", "utsns",
+	// "cgroupns", "no_new_privs", "landlock(abi=7)", "caps_dropped",
+	// "seccomp", "rlimits", "clean_env".
+	Active []string
+	// Missing maps layers that could not be used to the reason.
+	Missing map[string]string
+	// FilesystemIsolated and NetworkIsolated report the two guarantees New
+	// insists on (unless AllowUnsafe).
+	FilesystemIsolated bool
+	NetworkIsolated    bool
+}
+
+// Has reports whether a layer is active; "landlock" matches any ABI.
+func (i Isolation) Has(layer string) bool {
+	return slices.ContainsFunc(i.Active, func(a string) bool {
+		return a == layer || strings.HasPrefix(a, layer+"(")
+	})
+}
+
+// String lists the active layers.
+func (i Isolation) String() string {
+	return i.Level + ": " + strings.Join(i.Active, ", ")
+}
+
+type level int
+
+const (
+	levelUserNS level = iota + 1
+	levelRootNS
+	levelNone
+)
+
+func (l level) String() string {
+	switch l {
+	case levelUserNS:
+		return "userns"
+	case levelRootNS:
+		return "rootns"
+	}
+	return "none"
+}
+
+// plan is how sandboxes are built, decided by the probe.
+type plan struct {
+	level      level
+	cloneflags uintptr // namespaces except the network one
+	netns      bool    // a network namespace can be created
+	mount      bool
+	landlock   bool
+	seccomp    bool
+	hostUID    int // host uid/gid the sandbox runs as
+	hostGID    int
+	dropUID    int // uid the init switches to (-1: none, the user namespace maps it)
+	dropGID    int
+}
+
+const baseNS = syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
+
+var (
+	probeOnce   sync.Once
+	probePlan   plan
+	probeResult Isolation
+)
+
+// probeIsolation tries each degradation step in turn, once per process.
+func probeIsolation(workRoot string) (plan, Isolation) {
+	probeOnce.Do(func() { probePlan, probeResult = runProbe(workRoot, 0) })
+	return probePlan, probeResult
+}
+
+// runProbe starts a probing init for each candidate step, from the
+// strongest, and keeps the first that starts; min skips stronger steps.
+func runProbe(workRoot string, min level) (plan, Isolation) {
+	missing := map[string]string{}
+	uid, gid := os.Geteuid(), os.Getegid()
+	unpriv, unprivG := uid, gid
+	if uid == 0 {
+		unpriv, unprivG = 65534, 65534
+	}
+	var cands []plan
+	if min <= levelUserNS {
+		for _, cg := range []uintptr{syscall.CLONE_NEWCGROUP, 0} {
+			cands = append(cands, plan{level: levelUserNS, cloneflags: syscall.CLONE_NEWUSER | baseNS | cg, netns: true,
+				mount: true, landlock: true, seccomp: true, hostUID: unpriv, hostGID: unprivG, dropUID: -1, dropGID: -1})
+		}
+	}
+	if uid == 0 && min <= levelRootNS {
+		for _, cg := range []uintptr{syscall.CLONE_NEWCGROUP, 0} {
+			cands = append(cands, plan{level: levelRootNS, cloneflags: baseNS | cg, netns: true,
+				mount: true, landlock: true, seccomp: true, hostUID: unpriv, hostGID: unprivG, dropUID: 65534, dropGID: 65534})
+		}
+	}
+	drop := -1
+	if uid == 0 {
+		drop = 65534
+	}
+	cands = append(cands, plan{level: levelNone, landlock: true, seccomp: true,
+		hostUID: unpriv, hostGID: unprivG, dropUID: drop, dropGID: drop})
+
+	for _, p := range cands {
+		rep, err := probeOnceWith(workRoot, p)
+		if err != nil {
+			key := p.level.String()
+			if _, seen := missing[key]; !seen {
+				missing[key] = err.Error()
+			}
+			continue
+		}
+		for k, v := range rep.Missing {
+			missing[k] = v
+		}
+		p.mount = p.mount && slices.Contains(rep.Active, "mountns+pivot_root")
+		p.seccomp = !hasMissing(rep, "seccomp")
+		p.landlock = !hasMissing(rep, "landlock")
+		return p, describe(p, rep, missing)
+	}
+	return plan{level: levelNone, dropUID: -1, dropGID: -1}, Isolation{Level: "none", Missing: missing}
+}
+
+func hasMissing(rep *initproc.Report, layer string) bool {
+	_, ok := rep.Missing[layer]
+	return ok
+}
+
+// describe turns a plan and the probe's report into an Isolation.
+func describe(p plan, rep *initproc.Report, missing map[string]string) Isolation {
+	iso := Isolation{Level: p.level.String(), Missing: missing}
+	add := func(name string, ok bool, why string) {
+		if ok {
+			iso.Active = append(iso.Active, name)
+			delete(missing, name)
+		} else if _, known := missing[name]; !known {
+			missing[name] = why
+		}
+	}
+	add("userns", p.cloneflags&syscall.CLONE_NEWUSER != 0, "user namespaces unavailable")
+	add("uid_mapped", p.hostUID != 0, "running as host root")
+	for _, ns := range []struct {
+		name string
+		flag uintptr
+	}{{"pidns", syscall.CLONE_NEWPID}, {"ipcns", syscall.CLONE_NEWIPC}, {"utsns", syscall.CLONE_NEWUTS}, {"cgroupns", syscall.CLONE_NEWCGROUP}} {
+		add(ns.name, p.cloneflags&ns.flag != 0, "namespace unavailable")
+	}
+	add("netns", p.netns, "namespaces unavailable")
+	for _, a := range rep.Active {
+		iso.Active = append(iso.Active, a)
+		delete(missing, strings.SplitN(a, "(", 2)[0])
+	}
+	iso.Active = append(iso.Active, "rlimits", "clean_env")
+	iso.FilesystemIsolated = p.mount || p.landlock
+	iso.NetworkIsolated = p.netns || p.seccomp
+	if len(missing) == 0 {
+		iso.Missing = nil
+	}
+	return iso
+}
+
+// probeOnceWith starts an init in probe mode with plan p and returns its report.
+func probeOnceWith(workRoot string, p plan) (*initproc.Report, error) {
+	d, err := makeDirs(workRoot, p.hostUID, p.hostGID)
+	if err != nil {
+		return nil, err
+	}
+	defer d.remove()
+	cfg := initConfig(p, d, p.netns, nil, nil)
+	cfg.Probe = true
+	c, err := startChild(p, cfg, p.netns)
+	if err != nil {
+		return nil, err
+	}
+	defer c.closeHostEnds()
+	type res struct {
+		rep *initproc.Report
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		line, err := bufio.NewReader(c.events).ReadBytes('\n')
+		if err != nil {
+			ch <- res{nil, fmt.Errorf("probe: no report (%v): %s", err, c.diag.String())}
+			return
+		}
+		var rep initproc.Report
+		if err := json.Unmarshal(line, &rep); err != nil {
+			ch <- res{nil, err}
+			return
+		}
+		ch <- res{&rep, nil}
+	}()
+	var r res
+	select {
+	case r = <-ch:
+	case <-time.After(10 * time.Second):
+		r = res{nil, errors.New("probe: timed out")}
+	}
+	c.cmd.Process.Kill()
+	c.cmd.Wait()
+	if r.err == nil && r.rep.Fatal != "" {
+		r.err = errors.New(r.rep.Fatal)
+	}
+	return r.rep, r.err
+}
+
+// initConfig builds the init's configuration for one sandbox.
+func initConfig(p plan, d dirs, netns bool, roBinds []string, env []string) initproc.Config {
+	cfg := initproc.Config{
+		Mount:       p.mount,
+		RootDir:     d.root,
+		WorkDir:     d.work,
+		TmpDir:      d.tmp,
+		ROBinds:     roBinds,
+		TmpBytes:    DefaultTmpSize,
+		NetNS:       netns,
+		UTS:         p.cloneflags&syscall.CLONE_NEWUTS != 0,
+		PidNS:       p.cloneflags&syscall.CLONE_NEWPID != 0,
+		DropUID:     p.dropUID,
+		DropGID:     p.dropGID,
+		Seccomp:     p.seccomp,
+		Landlock:    p.landlock,
+		Env:         env,
+		Dir:         "/work",
+	}
+	if !netns {
+		// Without a network namespace: refuse IP sockets unless the caller
+		// asked for the network (set by the caller after this).
+		cfg.BlockInet = true
+		cfg.LandlockNet = true
+	}
+	if !p.mount {
+		cfg.Dir = d.work
+	}
+	return cfg
+}

@@ -1,0 +1,154 @@
+package local
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// Defaults of the options.
+const (
+	DefaultMemoryLimit    = 1 << 30   // RLIMIT_AS of the worker: 1 GiB of address space
+	DefaultMaxFileSize    = 64 << 20  // RLIMIT_FSIZE: 64 MiB per file
+	DefaultMaxProcesses   = 64        // RLIMIT_NPROC: processes and threads
+	DefaultMaxOpenFiles   = 256       // RLIMIT_NOFILE
+	DefaultTmpSize        = 64 << 20  // size of the /tmp and /dev/shm tmpfs
+	DefaultMaxOutputBytes = 1 << 20   // stdout+stderr bytes kept per execution
+	DefaultTimeout        = 30 * time.Second
+	defaultStartTimeout   = 10 * time.Second
+	defaultInterruptGrace = 100 * time.Millisecond
+)
+
+type config struct {
+	interpreter    string
+	memory         int64
+	maxFileSize    int64
+	maxProcesses   int
+	maxOpenFiles   int
+	tmpSize        int64
+	maxOutput      int
+	timeout        time.Duration
+	startTimeout   time.Duration
+	interruptGrace time.Duration
+	workRoot       string
+	logger         *slog.Logger
+	allowUnsafe    bool
+	forceLevel     level // tests: pretend only these layers work
+}
+
+func defaultConfig() config {
+	return config{
+		memory:         DefaultMemoryLimit,
+		maxFileSize:    DefaultMaxFileSize,
+		maxProcesses:   DefaultMaxProcesses,
+		maxOpenFiles:   DefaultMaxOpenFiles,
+		tmpSize:        DefaultTmpSize,
+		maxOutput:      DefaultMaxOutputBytes,
+		timeout:        DefaultTimeout,
+		startTimeout:   defaultStartTimeout,
+		interruptGrace: defaultInterruptGrace,
+		workRoot:       os.TempDir(),
+		logger:         slog.Default(),
+	}
+}
+
+// Option configures a [Provider]. Invalid values panic in the option
+// constructor ("local: WithX: ..."), as they are programmer errors.
+type Option func(*config)
+
+func mustPositive[T int | int64 | time.Duration](name string, v T) {
+	if v <= 0 {
+		panic(fmt.Sprintf("local: %s: value must be positive, got %v", name, v))
+	}
+}
+
+// WithInterpreter sets the Python interpreter. The default is
+// /usr/bin/python3 (then /usr/local/bin/python3, then python3 on PATH);
+// symbolic links are resolved, and a version-manager shim (a script such
+// as pyenv's) is replaced by the real binary it selects, because a shim
+// costs ~90 ms per start. The interpreter must lie under /usr or in a
+// directory tree readable by an unprivileged user: that tree is bound
+// read-only into the sandbox.
+func WithInterpreter(path string) Option {
+	if path == "" {
+		panic("local: WithInterpreter: empty path")
+	}
+	return func(c *config) { c.interpreter = path }
+}
+
+// WithMemoryLimit bounds the worker's address space (RLIMIT_AS, so virtual
+// memory); beyond it allocations fail with MemoryError. Default 1 GiB.
+func WithMemoryLimit(bytes int64) Option {
+	mustPositive("WithMemoryLimit", bytes)
+	return func(c *config) { c.memory = bytes }
+}
+
+// WithMaxFileSize bounds the size of any file the sandbox writes
+// (RLIMIT_FSIZE). Default 64 MiB.
+func WithMaxFileSize(bytes int64) Option {
+	mustPositive("WithMaxFileSize", bytes)
+	return func(c *config) { c.maxFileSize = bytes }
+}
+
+// WithMaxProcesses bounds the processes and threads of the sandbox
+// (RLIMIT_NPROC), which stops fork bombs. Default 64.
+func WithMaxProcesses(n int) Option {
+	mustPositive("WithMaxProcesses", n)
+	return func(c *config) { c.maxProcesses = n }
+}
+
+// WithMaxOpenFiles bounds the open file descriptors per process
+// (RLIMIT_NOFILE). Default 256.
+func WithMaxOpenFiles(n int) Option {
+	mustPositive("WithMaxOpenFiles", n)
+	return func(c *config) { c.maxOpenFiles = n }
+}
+
+// WithTmpSize sets the size of the sandbox's private /tmp (and /dev/shm)
+// in memory. Default 64 MiB.
+func WithTmpSize(bytes int64) Option {
+	mustPositive("WithTmpSize", bytes)
+	return func(c *config) { c.tmpSize = bytes }
+}
+
+// WithMaxOutputBytes bounds the stdout and stderr bytes kept per
+// execution (both streams together). Output beyond it is read and
+// discarded, and a final chunk says how much was dropped. Default 1 MiB.
+func WithMaxOutputBytes(n int) Option {
+	mustPositive("WithMaxOutputBytes", n)
+	return func(c *config) { c.maxOutput = n }
+}
+
+// WithDefaultTimeout sets the wall-clock limit of an execution whose
+// RunOptions.Timeout is 0. Default 30 s.
+func WithDefaultTimeout(d time.Duration) Option {
+	mustPositive("WithDefaultTimeout", d)
+	return func(c *config) { c.timeout = d }
+}
+
+// WithWorkDirRoot sets the host directory under which each sandbox gets
+// its private directory (removed on Close). Default os.TempDir().
+func WithWorkDirRoot(dir string) Option {
+	if dir == "" {
+		panic("local: WithWorkDirRoot: empty path")
+	}
+	return func(c *config) { c.workRoot = dir }
+}
+
+// WithLogger sets the logger for the isolation report and sandbox
+// lifecycle records. Default slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	if l == nil {
+		panic("local: WithLogger: nil logger")
+	}
+	return func(c *config) { c.logger = l }
+}
+
+// AllowUnsafe lets [New] succeed on a machine where the file system or the
+// network cannot be isolated. Code then runs with whatever layers work
+// (possibly only resource limits) and can read the host's files and reach
+// the network. Use it only for code you trust.
+func AllowUnsafe() Option {
+	return func(c *config) { c.allowUnsafe = true }
+}

@@ -1,0 +1,181 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ttadev/primitives/sandbox"
+)
+
+//go:embed worker.py
+var workerScript string
+
+// Provider creates sandboxes on this machine: each is a persistent Python
+// worker inside its own namespaces (see the package documentation). It
+// implements sandbox.Provider and is safe for concurrent use.
+type Provider struct {
+	cfg         config
+	plan        plan
+	iso         Isolation
+	interpreter string
+	roBinds     []string
+
+	mu        sync.Mutex
+	closed    bool
+	sandboxes map[*Sandbox]struct{}
+}
+
+var _ sandbox.Provider = (*Provider)(nil)
+
+// New returns a Provider. The first call in a process probes which
+// isolation layers work on this machine (a few milliseconds: it starts a
+// throw-away sandbox init for each degradation step tried) and logs one
+// line listing them; later calls reuse the result. New fails with
+// [ErrIsolationUnavailable] if neither the file system nor the network
+// can be isolated, unless [AllowUnsafe] is given, and with an error if no
+// usable Python interpreter is found. Invalid option values panic.
+func New(opts ...Option) (*Provider, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	exe, err := resolveInterpreter(cfg.interpreter)
+	if err != nil {
+		return nil, err
+	}
+	var p plan
+	var iso Isolation
+	if cfg.forceLevel != 0 {
+		p, iso = runProbe(cfg.workRoot, cfg.forceLevel)
+	} else {
+		p, iso = probeIsolation(cfg.workRoot)
+	}
+	cfg.logger.Info("local sandbox isolation",
+		"level", iso.Level, "active", iso.Active, "missing", slices.Sorted(maps.Keys(iso.Missing)),
+		"interpreter", exe, "unsafe_allowed", cfg.allowUnsafe)
+	if !(iso.FilesystemIsolated && iso.NetworkIsolated) && !cfg.allowUnsafe {
+		return nil, fmt.Errorf("%w (level %s, missing: %v)", ErrIsolationUnavailable, iso.Level, iso.Missing)
+	}
+	return &Provider{cfg: cfg, plan: p, iso: iso, interpreter: exe, roBinds: interpreterBinds(exe),
+		sandboxes: map[*Sandbox]struct{}{}}, nil
+}
+
+// Name returns "local".
+func (p *Provider) Name() string { return "local" }
+
+// Interpreter returns the resolved path of the Python interpreter.
+func (p *Provider) Interpreter() string { return p.interpreter }
+
+// Isolation returns the layers the provider's sandboxes run under. A
+// sandbox created with AllowInternet lacks "netns".
+func (p *Provider) Isolation() Isolation {
+	iso := p.iso
+	iso.Active = slices.Clone(iso.Active)
+	iso.Missing = maps.Clone(iso.Missing)
+	return iso
+}
+
+// Create starts a sandbox and returns once its worker answered (about
+// 20–30 ms). opts.AllowInternet gives the sandbox the host's network
+// (no network namespace and no socket filter): that is what pip install
+// needs, and it is off by default. opts.Env is set for every execution;
+// nothing else from the host environment enters the sandbox. Template and
+// Metadata are ignored. A positive opts.Lifetime kills the sandbox when it
+// passes.
+func (p *Provider) Create(ctx context.Context, opts sandbox.CreateOptions) (sandbox.Sandbox, error) {
+	return p.create(ctx, opts)
+}
+
+func (p *Provider) create(ctx context.Context, opts sandbox.CreateOptions) (*Sandbox, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, sandbox.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, err := startSandbox(ctx, p, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		s.Close(context.Background())
+		return nil, sandbox.ErrClosed
+	}
+	p.sandboxes[s] = struct{}{}
+	p.mu.Unlock()
+	return s, nil
+}
+
+func (p *Provider) forget(s *Sandbox) {
+	p.mu.Lock()
+	delete(p.sandboxes, s)
+	p.mu.Unlock()
+}
+
+// Close closes every sandbox the provider created that is still open;
+// later Create calls fail with sandbox.ErrClosed. It is idempotent.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	open := slices.Collect(maps.Keys(p.sandboxes))
+	p.mu.Unlock()
+	for _, s := range open {
+		s.Close(context.Background())
+	}
+	return nil
+}
+
+// workerArgs are the interpreter's arguments: unbuffered, no bytecode
+// files, the embedded worker, and its JSON settings.
+func (p *Provider) workerArgs() []string {
+	settings, _ := json.Marshal(map[string]any{
+		"max_text": p.cfg.maxOutput,
+		"rlimits": map[string]int64{
+			"RLIMIT_AS":     p.cfg.memory,
+			"RLIMIT_FSIZE":  p.cfg.maxFileSize,
+			"RLIMIT_NOFILE": int64(p.cfg.maxOpenFiles),
+			"RLIMIT_NPROC":  int64(p.cfg.maxProcesses),
+			"RLIMIT_CORE":   0,
+		},
+	})
+	return []string{"-u", "-B", "-c", workerScript, string(settings)}
+}
+
+func newID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return "local-" + hex.EncodeToString(b[:])
+}
+
+func newNonce() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// effectiveTimeout is the execution's wall-clock budget.
+func effectiveTimeout(ctx context.Context, opt, def time.Duration) time.Duration {
+	d := opt
+	if d <= 0 {
+		d = def
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left < d {
+			d = max(left, 0)
+		}
+	}
+	return d
+}

@@ -1,0 +1,518 @@
+package local
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ttadev/primitives/recovery"
+	"github.com/ttadev/primitives/sandbox"
+	"github.com/ttadev/primitives/sandbox/local/internal/initproc"
+)
+
+// Sandbox is one isolated, persistent Python worker. Variables, imports
+// and files in /work persist between runs, as in a Jupyter kernel. Run and
+// Reset calls are serialised; Close may be called at any time from any
+// goroutine. It implements sandbox.Sandbox.
+//
+// After a timeout, a cancellation or a crash the sandbox is dead: every
+// process in it has been killed and further runs fail with a
+// *sandbox.CrashError. Create a new one (a sandbox.Pool does so).
+type Sandbox struct {
+	id    string
+	p     *Provider
+	child *child
+	dirs  dirs
+	iso   Isolation
+
+	outCh  chan chunk
+	evCh   chan event
+	done   chan struct{} // closed by teardown: reader goroutines stop
+	exited chan struct{} // closed when the init has exited
+	exit   string        // how the init exited, set before exited is closed
+
+	mu       sync.Mutex // serialises Run and Reset
+	stateMu  sync.Mutex
+	closed   bool
+	dead     string // why the sandbox is unusable, "" while alive
+	once     sync.Once
+	lifetime *time.Timer
+}
+
+var _ sandbox.Sandbox = (*Sandbox)(nil)
+
+type chunk struct {
+	stream int
+	data   []byte
+	eof    bool
+}
+
+// event is one JSON line from the init or the worker.
+type event struct {
+	T            string            `json:"t"`
+	Nonce        string            `json:"nonce"`
+	Count        int               `json:"count"`
+	IsMainResult bool              `json:"is_main_result"`
+	Text         string            `json:"text"`
+	HTML         string            `json:"html"`
+	Markdown     string            `json:"markdown"`
+	SVG          string            `json:"svg"`
+	PNG          string            `json:"png"`
+	JPEG         string            `json:"jpeg"`
+	PDF          string            `json:"pdf"`
+	LaTeX        string            `json:"latex"`
+	JavaScript   string            `json:"javascript"`
+	JSON         json.RawMessage   `json:"json"`
+	Name         string            `json:"name"`
+	Value        string            `json:"value"`
+	Traceback    string            `json:"traceback"`
+	Active       []string          `json:"active"`
+	Missing      map[string]string `json:"missing"`
+	Fatal        string            `json:"fatal"`
+	err          error             // for "eof": why the stream ended
+}
+
+// command is one JSON line to the worker.
+type command struct {
+	Op    string            `json:"op"`
+	Code  string            `json:"code,omitempty"`
+	Env   map[string]string `json:"env,omitempty"`
+	Nonce string            `json:"nonce"`
+}
+
+func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) (*Sandbox, error) {
+	d, err := makeDirs(p.cfg.workRoot, p.plan.hostUID, p.plan.hostGID)
+	if err != nil {
+		return nil, err
+	}
+	netns := p.plan.netns && !opts.AllowInternet
+	home, tmp := "/work", "/tmp"
+	if !p.plan.mount {
+		home, tmp = d.work, d.tmp
+	}
+	envMap := map[string]string{
+		"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": tmp, "LANG": "C.UTF-8",
+		"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+	}
+	maps.Copy(envMap, opts.Env)
+	env := make([]string, 0, len(envMap))
+	for _, k := range slices.Sorted(maps.Keys(envMap)) {
+		env = append(env, k+"="+envMap[k])
+	}
+	cfg := initConfig(p.plan, d, netns, p.roBinds, env)
+	if opts.AllowInternet {
+		cfg.BlockInet, cfg.LandlockNet = false, false
+	}
+	cfg.TmpBytes = p.cfg.tmpSize
+	cfg.Interpreter = p.interpreter
+	cfg.Args = p.workerArgs()
+	c, err := startChild(p.plan, cfg, netns)
+	if err != nil {
+		d.remove()
+		return nil, fmt.Errorf("local: start sandbox: %w", err)
+	}
+	s := &Sandbox{
+		id: newID(), p: p, child: c, dirs: d,
+		outCh: make(chan chunk, 64), evCh: make(chan event, 16),
+		done: make(chan struct{}), exited: make(chan struct{}),
+	}
+	go s.readStream(c.stdout, streamStdout)
+	go s.readStream(c.stderr, streamStderr)
+	go s.readEvents(c.events)
+	go s.wait()
+	if err := s.handshake(ctx, netns); err != nil {
+		s.teardown()
+		return nil, err
+	}
+	if opts.Lifetime > 0 {
+		s.lifetime = time.AfterFunc(opts.Lifetime, func() {
+			s.markDead("lifetime of " + opts.Lifetime.String() + " exceeded")
+			s.teardown()
+		})
+	}
+	return s, nil
+}
+
+// handshake waits for the init's layer report and the worker's ready.
+func (s *Sandbox) handshake(ctx context.Context, netns bool) error {
+	timer := time.NewTimer(s.p.cfg.startTimeout)
+	defer timer.Stop()
+	for {
+		select {
+		case ev := <-s.evCh:
+			switch ev.T {
+			case "init":
+				if ev.Fatal != "" {
+					return fmt.Errorf("local: sandbox init failed: %s", ev.Fatal)
+				}
+				s.iso = s.p.Isolation()
+				if !netns {
+					s.iso.Active = slices.DeleteFunc(s.iso.Active, func(l string) bool { return l == "netns" })
+				}
+			case "ready":
+				return nil
+			case "eof":
+				<-s.exited
+				return fmt.Errorf("local: sandbox worker did not start (%s): %s", s.exit, strings.TrimSpace(s.child.diag.String()))
+			}
+		case <-timer.C:
+			return fmt.Errorf("local: sandbox worker not ready after %s", s.p.cfg.startTimeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *Sandbox) readStream(f *os.File, stream int) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := f.Read(buf)
+		if n > 0 {
+			select {
+			case s.outCh <- chunk{stream: stream, data: slices.Clone(buf[:n])}:
+			case <-s.done:
+				return
+			}
+		}
+		if err != nil {
+			select {
+			case s.outCh <- chunk{stream: stream, eof: true}:
+			case <-s.done:
+			}
+			return
+		}
+	}
+}
+
+var errLineTooLong = errors.New("protocol line too long")
+
+func (s *Sandbox) readEvents(f *os.File) {
+	r := bufio.NewReaderSize(f, 64<<10)
+	limit := 8*s.p.cfg.maxOutput + 1<<20
+	send := func(ev event) bool {
+		select {
+		case s.evCh <- ev:
+			return true
+		case <-s.done:
+			return false
+		}
+	}
+	for {
+		line, err := readLine(r, limit)
+		if err != nil {
+			send(event{T: "eof", err: err})
+			return
+		}
+		var ev event
+		if err := json.Unmarshal(line, &ev); err != nil {
+			send(event{T: "eof", err: fmt.Errorf("bad protocol line: %w", err)})
+			return
+		}
+		if !send(ev) {
+			return
+		}
+	}
+}
+
+func readLine(r *bufio.Reader, limit int) ([]byte, error) {
+	var line []byte
+	for {
+		part, err := r.ReadSlice('\n')
+		if len(line)+len(part) > limit {
+			return nil, errLineTooLong
+		}
+		if err == nil && line == nil {
+			return part, nil
+		}
+		line = append(line, part...)
+		if err == nil {
+			return line, nil
+		}
+		if err != bufio.ErrBufferFull {
+			return nil, err
+		}
+	}
+}
+
+func (s *Sandbox) wait() {
+	err := s.child.cmd.Wait()
+	switch {
+	case err == nil:
+		s.exit = "exit status 0"
+	default:
+		s.exit = err.Error()
+		var ee interface{ ExitCode() int }
+		if errors.As(err, &ee) && ee.ExitCode() > 128 {
+			s.exit = fmt.Sprintf("killed by %s", syscall.Signal(ee.ExitCode()-128))
+		}
+	}
+	close(s.exited)
+}
+
+// ID returns the sandbox's id ("local-" and 12 hex digits).
+func (s *Sandbox) ID() string { return s.id }
+
+// Isolation returns the layers this sandbox runs under.
+func (s *Sandbox) Isolation() Isolation { return s.iso }
+
+// Run executes code as one cell and returns what it produced. See
+// sandbox.Sandbox for the contract. Output is read at the file
+// descriptor level (os.system and subprocess output included) and
+// streamed to the callbacks of opts as it arrives; at most the provider's
+// MaxOutputBytes are kept. On timeout (opts.Timeout, else the provider's
+// default, or the ctx deadline) the worker is interrupted (SIGINT, so the
+// partial execution carries a KeyboardInterrupt traceback), then the whole
+// sandbox is killed, and Run returns the partial execution with a
+// *recovery.TimeoutError (matching recovery.ErrTimeout and
+// context.DeadlineExceeded); if ctx is cancelled it returns ctx.Err(). If
+// the worker dies (os._exit, a fatal signal) Run returns a
+// *sandbox.CrashError. Invalid UTF-8 in code is replaced by U+FFFD.
+func (s *Sandbox) Run(ctx context.Context, code string, opts sandbox.RunOptions) (*sandbox.Execution, error) {
+	if lang := strings.ToLower(strings.TrimSpace(opts.Language)); lang != "" && lang != sandbox.LanguagePython {
+		return nil, &sandbox.UnsupportedLanguageError{Language: opts.Language, Supported: []string{sandbox.LanguagePython}}
+	}
+	if opts.Timeout < 0 {
+		return nil, &recovery.InvalidInputError{Field: "timeout", Reason: "must not be negative"}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	timeout := effectiveTimeout(ctx, opts.Timeout, s.p.cfg.timeout)
+	return s.roundTrip(ctx, command{Op: "run", Code: code, Env: opts.Env, Nonce: newNonce()}, &opts, timeout)
+}
+
+// Reset discards the worker's variables and imports-by-name (a fresh
+// __main__ namespace) and its execution counter, without restarting the
+// process: it costs one round trip. Files in /work and processes started
+// in the background are kept.
+func (s *Sandbox) Reset(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	_, err := s.roundTrip(ctx, command{Op: "reset", Nonce: newNonce()}, &sandbox.RunOptions{}, effectiveTimeout(ctx, 0, 10*time.Second))
+	return err
+}
+
+// Close kills every process of the sandbox and removes its directory. It
+// is idempotent and safe to call concurrently with Run (which then
+// returns sandbox.ErrClosed).
+func (s *Sandbox) Close(ctx context.Context) error {
+	s.stateMu.Lock()
+	s.closed = true
+	s.stateMu.Unlock()
+	s.teardown()
+	return nil
+}
+
+func (s *Sandbox) usable() error {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if s.closed {
+		return sandbox.ErrClosed
+	}
+	if s.dead != "" {
+		return &sandbox.CrashError{SandboxID: s.id, Reason: "sandbox is dead: " + s.dead}
+	}
+	return nil
+}
+
+func (s *Sandbox) markDead(reason string) {
+	s.stateMu.Lock()
+	if s.dead == "" {
+		s.dead = reason
+	}
+	s.stateMu.Unlock()
+}
+
+// roundTrip sends one command and collects everything until its end.
+func (s *Sandbox) roundTrip(ctx context.Context, cmd command, opts *sandbox.RunOptions, timeout time.Duration) (*sandbox.Execution, error) {
+	col := newCollector(cmd.Nonce, s.p.cfg.maxOutput, opts)
+	payload, err := json.Marshal(cmd)
+	if err != nil {
+		return nil, err
+	}
+	payload = append(payload, '\n')
+	writeErr := make(chan error, 1)
+	go func() {
+		_, err := s.child.cmdW.Write(payload)
+		writeErr <- err
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	timerC, ctxDone := timer.C, ctx.Done()
+	var grace <-chan time.Time
+	var stopErr error
+	gotEnd := false
+	interrupt := func(err error) {
+		stopErr = err
+		timerC, ctxDone = nil, nil
+		s.child.cmd.Process.Signal(syscall.SIGINT) // the init forwards it to the worker
+		grace = time.After(s.p.cfg.interruptGrace)
+	}
+loop:
+	for !(gotEnd && col.complete()) {
+		select {
+		case c := <-s.outCh:
+			if !c.eof {
+				col.feed(c.stream, c.data)
+			}
+		case ev := <-s.evCh:
+			switch ev.T {
+			case "result":
+				r := ev.result()
+				col.exec.Results = append(col.exec.Results, r)
+				if opts.OnResult != nil {
+					opts.OnResult(r)
+				}
+			case "error":
+				if col.exec.Error == nil {
+					e := sandbox.ExecutionError{Name: ev.Name, Value: ev.Value, Traceback: ev.Traceback}
+					col.exec.Error = &e
+					if opts.OnError != nil {
+						opts.OnError(e)
+					}
+				}
+			case "end":
+				if ev.Nonce == cmd.Nonce {
+					gotEnd = true
+					col.exec.ExecutionCount = ev.Count
+				}
+			case "eof":
+				if stopErr != nil {
+					break loop
+				}
+				return s.crashed(col, fmt.Sprintf("worker connection lost: %v", ev.err))
+			}
+		case err := <-writeErr:
+			writeErr = nil
+			if err != nil && stopErr == nil {
+				return s.crashed(col, fmt.Sprintf("cannot send to worker: %v", err))
+			}
+		case <-timerC:
+			interrupt(&recovery.TimeoutError{Op: "code execution", After: timeout, Err: context.DeadlineExceeded})
+		case <-ctxDone:
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				interrupt(&recovery.TimeoutError{Op: "code execution", After: timeout, Err: context.DeadlineExceeded})
+			} else {
+				interrupt(ctx.Err())
+			}
+		case <-grace:
+			break loop
+		case <-s.exited:
+			if stopErr != nil {
+				break loop
+			}
+			return s.crashed(col, "")
+		}
+	}
+	if stopErr != nil {
+		reason := "execution timed out"
+		if !errors.Is(stopErr, recovery.ErrTimeout) {
+			reason = "execution cancelled"
+		}
+		s.markDead(reason)
+		s.teardown()
+		col.finish()
+		return col.exec, stopErr
+	}
+	col.finish()
+	return col.exec, nil
+}
+
+// crashed handles a worker that died during a command: it collects the
+// output still in the pipes, tears the sandbox down and reports why.
+func (s *Sandbox) crashed(col *collector, reason string) (*sandbox.Execution, error) {
+	select {
+	case <-s.exited:
+	case <-time.After(time.Second):
+		s.kill()
+		<-s.exited
+	}
+	eofs := 0
+	drain := time.After(200 * time.Millisecond)
+	for eofs < 2 {
+		select {
+		case c := <-s.outCh:
+			if c.eof {
+				eofs++
+			} else {
+				col.feed(c.stream, c.data)
+			}
+		case <-drain:
+			eofs = 2
+		}
+	}
+	col.finish()
+	s.stateMu.Lock()
+	closed := s.closed
+	s.stateMu.Unlock()
+	if reason == "" {
+		reason = "worker exited: " + s.exit
+	} else {
+		reason += " (" + s.exit + ")"
+	}
+	if d := strings.TrimSpace(s.child.diag.String()); d != "" {
+		reason += ": " + d
+	}
+	s.markDead(reason)
+	s.teardown()
+	if closed {
+		return col.exec, sandbox.ErrClosed
+	}
+	return col.exec, &sandbox.CrashError{SandboxID: s.id, Reason: reason}
+}
+
+// kill sends SIGKILL to the init (its death kills every process in the
+// pid namespace) and to its process group.
+func (s *Sandbox) kill() {
+	pid := s.child.cmd.Process.Pid
+	syscall.Kill(-pid, syscall.SIGKILL)
+	syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// teardown kills the sandbox, waits for its init, stops the readers and
+// removes its directory. It runs once.
+func (s *Sandbox) teardown() {
+	s.once.Do(func() {
+		if s.lifetime != nil {
+			s.lifetime.Stop()
+		}
+		s.kill()
+		select {
+		case <-s.exited:
+		case <-time.After(5 * time.Second):
+		}
+		close(s.done)
+		s.child.closeHostEnds()
+		if err := s.dirs.remove(); err != nil {
+			s.p.cfg.logger.Warn("local sandbox: cannot remove directory", "sandbox_id", s.id, "error", err)
+		}
+		s.p.forget(s)
+	})
+}
+
+func (ev *event) result() sandbox.Result {
+	r := sandbox.Result{
+		IsMainResult: ev.IsMainResult, Text: ev.Text, HTML: ev.HTML, Markdown: ev.Markdown,
+		SVG: ev.SVG, PNG: ev.PNG, JPEG: ev.JPEG, PDF: ev.PDF, LaTeX: ev.LaTeX, JavaScript: ev.JavaScript,
+	}
+	if len(ev.JSON) > 0 && string(ev.JSON) != "null" {
+		r.JSON = ev.JSON
+	}
+	return r
+}
+
+var _ = initproc.Marker
