@@ -209,7 +209,7 @@ func (c *CachePrimitive[In, Out]) load(ctx context.Context, key string, in In, c
 	stored := false
 	if ttl > 0 {
 		if serr := c.store.Set(ctx, key, entry[Out]{value: out, err: err}, ttl); serr != nil {
-			if !errors.Is(serr, ErrClosed) {
+			if !c.closed.Load() {
 				c.storeFailed(ctx, nil, "set", key, serr)
 			}
 		} else {
@@ -218,7 +218,7 @@ func (c *CachePrimitive[In, Out]) load(ctx context.Context, key string, in In, c
 	}
 	if !c.flight.finish(key, call) && stored {
 		// Invalidated while running: drop what was just stored.
-		if derr := c.store.Delete(ctx, key); derr != nil && !errors.Is(derr, ErrClosed) {
+		if derr := c.store.Delete(ctx, key); derr != nil && !c.closed.Load() {
 			c.storeFailed(ctx, nil, "delete", key, derr)
 		}
 	}
