@@ -1,0 +1,316 @@
+package e2b
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ttadev/primitives/recovery"
+	"github.com/ttadev/primitives/sandbox"
+)
+
+// Sentinels matched (errors.Is) by the typed errors of this package.
+var (
+	// ErrAuthentication is matched by *AuthenticationError.
+	ErrAuthentication = errors.New("e2b: authentication failed")
+	// ErrRateLimited is matched by *RateLimitError.
+	ErrRateLimited = errors.New("e2b: rate limited")
+	// ErrNotFound is matched by *NotFoundError.
+	ErrNotFound = errors.New("e2b: not found")
+	// ErrSandboxNotFound is matched by a *NotFoundError about a sandbox
+	// and by a *SandboxUnavailableError saying the sandbox was not found.
+	ErrSandboxNotFound = errors.New("e2b: sandbox not found")
+	// ErrPortNotOpen is matched by a *SandboxUnavailableError saying the
+	// sandbox runs but its port is not open (still starting, or a template
+	// without the code interpreter).
+	ErrPortNotOpen = errors.New("e2b: sandbox port is not open")
+	// ErrInterrupted is matched by *InterruptedExecutionError.
+	ErrInterrupted = errors.New("e2b: execution interrupted")
+	// ErrRequestTimeout is matched by *RequestTimeoutError.
+	ErrRequestTimeout = errors.New("e2b: request timed out")
+	// ErrProtocol is matched by *ProtocolError.
+	ErrProtocol = errors.New("e2b: protocol error")
+	// ErrLineTooLong is wrapped by the *ProtocolError reporting an
+	// execution-stream line longer than the maximum line size.
+	ErrLineTooLong = errors.New("e2b: stream line exceeds the maximum line size")
+)
+
+// AuthenticationError reports a missing or malformed API key (found before
+// anything is sent, Status 0) or a key the service refused (Status 401), or
+// a sandbox access token envd refused. It is not retryable. It never
+// contains the key.
+type AuthenticationError struct {
+	// Status is the HTTP status, or 0 when the key was refused locally.
+	Status int
+	// Message is the service's message or the local reason.
+	Message string
+}
+
+func (e *AuthenticationError) Error() string {
+	if e.Status == 0 {
+		return "e2b: authentication: " + e.Message
+	}
+	return fmt.Sprintf("e2b: authentication failed (%d): %s", e.Status, e.Message)
+}
+
+// Is matches ErrAuthentication.
+func (e *AuthenticationError) Is(target error) bool { return target == ErrAuthentication }
+
+// Retryable reports false: the same key will be refused again.
+func (e *AuthenticationError) Retryable() bool { return false }
+
+// RateLimitError reports HTTP 429: too many requests, or the team's cap on
+// concurrent sandboxes reached. It is retryable, after the delay the
+// service asked for when it sent a Retry-After header.
+type RateLimitError struct {
+	// Op is the operation refused, e.g. "create sandbox".
+	Op string
+	// Message is the service's message.
+	Message string
+	// After is the parsed Retry-After header, or 0.
+	After time.Duration
+}
+
+func (e *RateLimitError) Error() string {
+	if e.After > 0 {
+		return fmt.Sprintf("e2b: %s: rate limited (429, retry after %s): %s", e.Op, e.After, e.Message)
+	}
+	return fmt.Sprintf("e2b: %s: rate limited (429): %s", e.Op, e.Message)
+}
+
+// Is matches ErrRateLimited.
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// Retryable reports true.
+func (e *RateLimitError) Retryable() bool { return true }
+
+// RetryAfter returns the delay the service asked for (0 when it gave none).
+func (e *RateLimitError) RetryAfter() time.Duration { return e.After }
+
+// NotFoundError reports HTTP 404: an unknown sandbox (control plane) or an
+// unknown context or path (code interpreter). It is not retryable.
+type NotFoundError struct {
+	// Resource is "sandbox", "context" or "path".
+	Resource string
+	// ID names the missing thing.
+	ID string
+	// Message is the service's message.
+	Message string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("e2b: %s %s not found: %s", e.Resource, e.ID, e.Message)
+}
+
+// Is matches ErrNotFound, and ErrSandboxNotFound when a sandbox is missing.
+func (e *NotFoundError) Is(target error) bool {
+	return target == ErrNotFound || (target == ErrSandboxNotFound && e.Resource == "sandbox")
+}
+
+// Retryable reports false.
+func (e *NotFoundError) Retryable() bool { return false }
+
+// SandboxUnavailableError reports a 502 from E2B's sandbox proxy: the
+// sandbox was not found, or it runs but the port is not open. Both are
+// common in the first seconds after creation, so the error is retryable
+// when the sandbox is younger than the startup window
+// ([WithStartupWindow], 30 s by default); later, it means the sandbox
+// ended (its lifetime passed) or the template has no code interpreter
+// (such as "base"), and retrying the same sandbox is pointless.
+type SandboxUnavailableError struct {
+	SandboxID string
+	Port      int
+	// PortNotOpen distinguishes "running but port not open" from
+	// "sandbox not found".
+	PortNotOpen bool
+	Message     string
+	// Age is the sandbox's age when the error came back.
+	Age time.Duration
+	// Window is the startup window in force.
+	Window time.Duration
+}
+
+func (e *SandboxUnavailableError) Error() string {
+	what := "sandbox not found"
+	if e.PortNotOpen {
+		what = fmt.Sprintf("port %d is not open", e.Port)
+	}
+	hint := ""
+	if !e.Retryable() {
+		if e.PortNotOpen {
+			hint = " (does the template run the code interpreter? \"base\" does not)"
+		} else {
+			hint = " (its lifetime may have ended; see WithSandboxLifetime)"
+		}
+	}
+	return fmt.Sprintf("e2b: sandbox %s unavailable (502, %s, %s after creation): %s%s",
+		e.SandboxID, what, e.Age.Round(time.Millisecond), e.Message, hint)
+}
+
+// Is matches ErrPortNotOpen or ErrSandboxNotFound.
+func (e *SandboxUnavailableError) Is(target error) bool {
+	if e.PortNotOpen {
+		return target == ErrPortNotOpen
+	}
+	return target == ErrSandboxNotFound
+}
+
+// Retryable reports whether the sandbox was still inside its startup
+// window.
+func (e *SandboxUnavailableError) Retryable() bool { return e.Age < e.Window }
+
+// ServiceError is any other failure answered by the service: Status and
+// the body's message and codes. A 5xx is retryable, a 4xx is not.
+type ServiceError struct {
+	Op      string
+	Status  int
+	Message string
+	// Code is the body's numeric "code", when present.
+	Code int
+	// ErrorCode is the body's "error_code", e.g.
+	// "sandbox_capacity_unavailable", when present.
+	ErrorCode string
+}
+
+func (e *ServiceError) Error() string {
+	s := fmt.Sprintf("e2b: %s: %d: %s", e.Op, e.Status, e.Message)
+	if e.ErrorCode != "" {
+		s += " (" + e.ErrorCode + ")"
+	}
+	return s
+}
+
+// Retryable reports true for a 5xx status.
+func (e *ServiceError) Retryable() bool { return e.Status >= 500 }
+
+// UnexpectedResponseError reports a response that is not what the
+// protocol says, typically an HTML page from a proxy or a captive portal
+// where JSON was expected. Snippet holds the start of the body. It is
+// retryable when the status is 5xx or 429.
+type UnexpectedResponseError struct {
+	Op          string
+	Status      int
+	ContentType string
+	Snippet     string
+}
+
+func (e *UnexpectedResponseError) Error() string {
+	return fmt.Sprintf("e2b: %s: unexpected response: status %d with content type %q, not JSON (is the API or sandbox URL right?): %q",
+		e.Op, e.Status, e.ContentType, e.Snippet)
+}
+
+// Retryable reports true for a 5xx or 429 status.
+func (e *UnexpectedResponseError) Retryable() bool {
+	return e.Status >= 500 || e.Status == 429
+}
+
+// ProtocolError reports a response that breaks the protocol: a 201 without
+// sandboxID, a malformed stream line, a line above the maximum size. It is
+// not retryable.
+type ProtocolError struct {
+	Op      string
+	Message string
+	// Err is the underlying error, e.g. ErrLineTooLong.
+	Err error
+}
+
+func (e *ProtocolError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("e2b: %s: protocol error: %s: %v", e.Op, e.Message, e.Err)
+	}
+	return fmt.Sprintf("e2b: %s: protocol error: %s", e.Op, e.Message)
+}
+
+// Is matches ErrProtocol.
+func (e *ProtocolError) Is(target error) bool { return target == ErrProtocol }
+
+// Unwrap returns Err.
+func (e *ProtocolError) Unwrap() error { return e.Err }
+
+// Retryable reports false.
+func (e *ProtocolError) Retryable() bool { return false }
+
+// InterruptedExecutionError reports an execution stream that stopped
+// before its end_of_execution line: the connection dropped, the sandbox
+// was killed, or the server sent a synthetic error (Name is then
+// "UnexpectedEndOfExecution", "WebSocketError", "ContextRestarting" or
+// "ExecutionAborted") and closed the stream. Partial holds what arrived.
+// It matches ErrInterrupted and sandbox.ErrCrashed, and is retryable on a
+// fresh sandbox (the code may have partly run).
+type InterruptedExecutionError struct {
+	SandboxID string
+	// Name and Value are those of the synthetic error line, if any.
+	Name  string
+	Value string
+	// Err is the read error that ended the stream, or nil for a clean
+	// end of body.
+	Err     error
+	Partial *sandbox.Execution
+}
+
+func (e *InterruptedExecutionError) Error() string {
+	s := "e2b: execution on sandbox " + e.SandboxID + " interrupted before it ended"
+	if e.Name != "" {
+		s += ": " + e.Name
+		if e.Value != "" {
+			s += ": " + e.Value
+		}
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Is matches ErrInterrupted and sandbox.ErrCrashed.
+func (e *InterruptedExecutionError) Is(target error) bool {
+	return target == ErrInterrupted || target == sandbox.ErrCrashed
+}
+
+// Unwrap returns Err.
+func (e *InterruptedExecutionError) Unwrap() error { return e.Err }
+
+// Retryable reports true.
+func (e *InterruptedExecutionError) Retryable() bool { return true }
+
+// RequestTimeoutError reports that a request got no answer in time: a
+// control-plane call, or an execution whose response headers did not come
+// within the request timeout ([WithRequestTimeout]). It differs from the
+// execution timeout, which is a *recovery.TimeoutError with Op
+// "e2b execution". It matches ErrRequestTimeout and recovery.ErrTimeout,
+// and is retryable.
+type RequestTimeoutError struct {
+	Op    string
+	After time.Duration
+}
+
+func (e *RequestTimeoutError) Error() string {
+	return fmt.Sprintf("e2b: %s: no response within the request timeout (%s)", e.Op, e.After)
+}
+
+// Is matches ErrRequestTimeout, recovery.ErrTimeout and
+// context.DeadlineExceeded.
+func (e *RequestTimeoutError) Is(target error) bool {
+	return target == ErrRequestTimeout || target == recovery.ErrTimeout || target == context.DeadlineExceeded
+}
+
+// Retryable reports true.
+func (e *RequestTimeoutError) Retryable() bool { return true }
+
+// ExecutionTimeoutOp is the Op of the *recovery.TimeoutError returned when
+// an execution runs past its timeout.
+const ExecutionTimeoutOp = "e2b execution"
+
+func executionTimeout(after time.Duration) error {
+	return &recovery.TimeoutError{Op: ExecutionTimeoutOp, After: after, Err: context.DeadlineExceeded}
+}
+
+// Compile-time checks of the recovery interfaces.
+var (
+	_ recovery.Retryable        = (*RateLimitError)(nil)
+	_ recovery.RetryAfterHinter = (*RateLimitError)(nil)
+	_ recovery.Retryable        = (*SandboxUnavailableError)(nil)
+	_ recovery.Retryable        = (*ServiceError)(nil)
+	_ recovery.Retryable        = (*AuthenticationError)(nil)
+)
