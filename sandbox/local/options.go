@@ -9,12 +9,12 @@ import (
 
 // Defaults of the options.
 const (
-	DefaultMemoryLimit    = 1 << 30   // RLIMIT_AS of the worker: 1 GiB of address space
-	DefaultMaxFileSize    = 64 << 20  // RLIMIT_FSIZE: 64 MiB per file
-	DefaultMaxProcesses   = 64        // RLIMIT_NPROC: processes and threads
-	DefaultMaxOpenFiles   = 256       // RLIMIT_NOFILE
-	DefaultTmpSize        = 64 << 20  // size of the /tmp and /dev/shm tmpfs
-	DefaultMaxOutputBytes = 1 << 20   // stdout+stderr bytes kept per execution
+	DefaultMemoryLimit    = 1 << 30  // RLIMIT_AS of the worker: 1 GiB of address space
+	DefaultMaxFileSize    = 64 << 20 // RLIMIT_FSIZE: 64 MiB per file
+	DefaultMaxProcesses   = 64       // RLIMIT_NPROC: processes and threads
+	DefaultMaxOpenFiles   = 256      // RLIMIT_NOFILE
+	DefaultTmpSize        = 64 << 20 // size of the /tmp and /dev/shm tmpfs
+	DefaultMaxOutputBytes = 1 << 20  // stdout+stderr bytes kept per execution
 	DefaultTimeout        = 30 * time.Second
 	defaultStartTimeout   = 10 * time.Second
 	defaultInterruptGrace = 100 * time.Millisecond

@@ -457,7 +457,7 @@ func (s *Sandbox) crashed(col *collector, reason string) (*sandbox.Execution, er
 	}
 	col.finish()
 	s.stateMu.Lock()
-	closed := s.closed
+	closed, dead := s.closed, s.dead
 	s.stateMu.Unlock()
 	if reason == "" {
 		reason = "worker exited: " + s.exit
@@ -466,6 +466,9 @@ func (s *Sandbox) crashed(col *collector, reason string) (*sandbox.Execution, er
 	}
 	if d := strings.TrimSpace(s.child.diag.String()); d != "" {
 		reason += ": " + d
+	}
+	if dead != "" {
+		reason = dead
 	}
 	s.markDead(reason)
 	s.teardown()
