@@ -18,6 +18,7 @@ const (
 	StateHalfOpen
 )
 
+// String returns "closed", "open" or "half-open".
 func (s State) String() string {
 	switch s {
 	case StateClosed:
@@ -54,6 +55,7 @@ type OpenError struct {
 	Remaining time.Duration
 }
 
+// Error says the circuit refused the call and when trial calls resume.
 func (e *OpenError) Error() string {
 	if e.State == StateHalfOpen {
 		return "circuit breaker is half-open: trial calls in flight"

@@ -132,6 +132,7 @@ type FallbackError struct {
 	Errs []error
 }
 
+// Error lists every failure, the primary's first.
 func (e *FallbackError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "fallback: all %d failed: primary: %v", len(e.Errs), e.Errs[0])

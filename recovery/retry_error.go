@@ -25,6 +25,7 @@ const (
 	StopCanceled
 )
 
+// String describes the reason in words.
 func (r StopReason) String() string {
 	switch r {
 	case StopMaxRetries:
@@ -59,6 +60,7 @@ type RetryError struct {
 	Cause error
 }
 
+// Error gives the attempt count, the reason and the last error.
 func (e *RetryError) Error() string {
 	if e.Reason == StopCanceled {
 		return fmt.Sprintf("retry: stopped after %d attempts (%v): last error: %v", e.Attempts, e.Cause, e.Err)

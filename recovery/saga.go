@@ -214,6 +214,7 @@ type SagaError struct {
 	CompensationErrors []*CompensationError
 }
 
+// Error names the failed step and every compensation failure.
 func (e *SagaError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "saga: step %d failed: %v", e.Step, e.Err)
@@ -241,6 +242,7 @@ type CompensationError struct {
 	Err  error
 }
 
+// Error names the step whose compensation failed.
 func (e *CompensationError) Error() string {
 	return fmt.Sprintf("compensation of step %d failed: %v", e.Step, e.Err)
 }
