@@ -21,7 +21,7 @@ const PrimitiveName = "CodeExecutionPrimitive"
 
 // backstopGrace is how long past its timeout an execution may take before
 // CodeExecution stops waiting for a backend that failed to enforce it.
-const backstopGrace = 5 * time.Second
+var backstopGrace = 5 * time.Second
 
 // CodeExecution is the seed's code-execution primitive over any
 // [Provider]: a primitives.Primitive[CodeInput, CodeOutput] that runs

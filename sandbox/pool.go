@@ -19,9 +19,10 @@ import (
 //
 // A Pool:
 //   - reuses idle sandboxes, most recently used first (the warmest);
-//   - creates sandboxes lazily, only when none is idle and fewer than
-//     [MaxSandboxes] exist, so concurrent first calls never create more
-//     sandboxes than the bound (with a bound of 1, exactly one);
+//   - creates sandboxes lazily, only when none is idle or about to be
+//     (being reset) and fewer than [MaxSandboxes] exist, so concurrent
+//     first calls never create more sandboxes than the bound (with a bound
+//     of 1, exactly one);
 //   - makes callers beyond the bound wait, first come first served, for as
 //     long as their context allows;
 //   - replaces a sandbox after [MaxAge] or [MaxUses];
@@ -46,6 +47,7 @@ type Pool struct {
 	total    int // creating + idle + busy: what counts against the bound
 	creating int
 	busy     int // leased, or being reset
+	resets   int // being reset (counted in busy too)
 	pending  int // background closes still running
 	waiters  []*waiter
 	closed   bool
@@ -204,7 +206,9 @@ func (p *Pool) Acquire(ctx context.Context) (*Lease, error) {
 		p.mu.Unlock()
 		return p.lease(m, false), nil
 	}
-	if p.total < p.cfg.maxSandboxes {
+	// Create only when no sandbox being reset is about to come back for
+	// this caller: a reset costs far less than a creation.
+	if p.total < p.cfg.maxSandboxes && p.resets <= len(p.waiters) {
 		p.total++
 		p.creating++
 		p.mu.Unlock()
@@ -354,6 +358,7 @@ func (p *Pool) release(m *member, broken bool) {
 	case p.cfg.stateless:
 		// Stay busy while resetting; the reset goroutine puts it back.
 		p.pending++
+		p.resets++
 		p.mu.Unlock()
 		go p.reset(m)
 		return
@@ -377,6 +382,7 @@ func (p *Pool) reset(m *member) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.pending--
+	p.resets--
 	p.busy--
 	if err != nil || p.closed {
 		if err != nil {

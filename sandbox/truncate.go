@@ -34,10 +34,7 @@ func (t *boundedText) add(s string) {
 		t.omitted += utf8.RuneCountInString(s)
 		return
 	}
-	n := len(s)
-	if n > room { // may not fit: count characters
-		n = utf8.RuneCountInString(s)
-	}
+	n := utf8.RuneCountInString(s)
 	if n <= room {
 		t.write(s)
 		t.kept += n

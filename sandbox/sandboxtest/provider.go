@@ -108,7 +108,7 @@ func (p *Provider) Create(ctx context.Context, opts sandbox.CreateOptions) (sand
 			return nil, err
 		}
 	}
-	sb := &Sandbox{id: fmt.Sprintf("%s-%d", p.name, n), provider: p, opts: opts, vars: map[string]string{}}
+	sb := &Sandbox{id: fmt.Sprintf("%s-%d", p.name, n), provider: p, opts: opts, vars: map[string]string{}, done: make(chan struct{})}
 	p.created.Add(1)
 	live := p.live.Add(1)
 	for {
@@ -173,7 +173,13 @@ type Sandbox struct {
 	count   int
 	closed  bool
 	dead    string
+	done    chan struct{}
 }
+
+// Done returns a channel closed when the sandbox is closed. A handler
+// that blocks should also return when it is closed, as a real backend's
+// execution ends when its sandbox is killed.
+func (s *Sandbox) Done() <-chan struct{} { return s.done }
 
 // ID returns the sandbox's id ("<provider name>-<n>").
 func (s *Sandbox) ID() string { return s.id }
@@ -306,6 +312,7 @@ func (s *Sandbox) Close(ctx context.Context) error {
 	s.closed = true
 	s.mu.Unlock()
 	if first {
+		close(s.done)
 		s.provider.closed.Add(1)
 		s.provider.live.Add(-1)
 	}
