@@ -1,6 +1,8 @@
 package performance_test
 
 import (
+	"go.opentelemetry.io/otel/attribute"
+
 	"context"
 	"strings"
 	"sync/atomic"
@@ -71,3 +73,5 @@ func closeCache[In, Out any](t *testing.T, c *performance.CachePrimitive[In, Out
 		}
 	})
 }
+
+func attributeKey(k string) attribute.Key { return attribute.Key(k) }
