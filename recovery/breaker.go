@@ -83,7 +83,7 @@ func (b *Breaker[In, Out]) State() State {
 	if stateOf(sg) == StateOpen && b.remaining() <= 0 {
 		b.mu.Lock()
 		if b.state.Load() == sg {
-			b.transitionLocked(sg, StateHalfOpen, nil)
+			b.transitionLocked(context.Background(), sg, StateHalfOpen, nil)
 		}
 		b.mu.Unlock()
 		return stateOf(b.state.Load())
@@ -101,7 +101,7 @@ func (b *Breaker[In, Out]) Execute(ctx context.Context, in In) (Out, error) {
 	if tracer, ok := b.cfg.telemetry.Tracer(); ok {
 		return b.executeTraced(ctx, in, tracer)
 	}
-	sg, err := b.admit(nil)
+	sg, err := b.admit(ctx, nil)
 	if err != nil {
 		var zero Out
 		return zero, err
@@ -114,7 +114,7 @@ func (b *Breaker[In, Out]) Execute(ctx context.Context, in In) (Out, error) {
 func (b *Breaker[In, Out]) executeTraced(ctx context.Context, in In, tracer trace.Tracer) (Out, error) {
 	sctx, span := observability.StartSpan(ctx, tracer, observability.SpanCircuitBreaker,
 		attribute.String(observability.AttrCircuitState, stateOf(b.state.Load()).String()))
-	sg, err := b.admit(span)
+	sg, err := b.admit(ctx, span)
 	if err != nil {
 		observability.End(span, err)
 		var zero Out
@@ -128,7 +128,7 @@ func (b *Breaker[In, Out]) executeTraced(ctx context.Context, in In, tracer trac
 
 // admit decides whether a call may go through and returns the state word
 // it was admitted under.
-func (b *Breaker[In, Out]) admit(span trace.Span) (uint64, error) {
+func (b *Breaker[In, Out]) admit(ctx context.Context, span trace.Span) (uint64, error) {
 	for {
 		sg := b.state.Load()
 		switch stateOf(sg) {
@@ -140,7 +140,7 @@ func (b *Breaker[In, Out]) admit(span trace.Span) (uint64, error) {
 			}
 			b.mu.Lock()
 			if b.state.Load() == sg {
-				b.transitionLocked(sg, StateHalfOpen, span)
+				b.transitionLocked(ctx, sg, StateHalfOpen, span)
 			}
 			b.mu.Unlock()
 		case StateHalfOpen:
@@ -174,11 +174,11 @@ func (b *Breaker[In, Out]) record(ctx context.Context, sg uint64, err error, spa
 		switch {
 		case ignored:
 		case failure:
-			b.transitionLocked(sg, StateOpen, span)
+			b.transitionLocked(ctx, sg, StateOpen, span)
 		default:
 			b.successes++
 			if b.successes >= b.cfg.successThreshold {
-				b.transitionLocked(sg, StateClosed, span)
+				b.transitionLocked(ctx, sg, StateClosed, span)
 			}
 		}
 		return
@@ -189,7 +189,7 @@ func (b *Breaker[In, Out]) record(ctx context.Context, sg uint64, err error, spa
 	}
 	if b.window != nil {
 		if tripped := b.window.add(b.now(), failure, b.cfg.minCalls, b.cfg.ratio); tripped && failure {
-			b.trip(sg, span)
+			b.trip(ctx, sg, span)
 			return
 		}
 	}
@@ -198,24 +198,24 @@ func (b *Breaker[In, Out]) record(ctx context.Context, sg uint64, err error, spa
 	}
 	if failure {
 		if b.failures.Add(1) >= int64(b.cfg.failureThreshold) {
-			b.trip(sg, span)
+			b.trip(ctx, sg, span)
 		}
 	} else if b.failures.Load() != 0 {
 		b.failures.Store(0)
 	}
 }
 
-func (b *Breaker[In, Out]) trip(sg uint64, span trace.Span) {
+func (b *Breaker[In, Out]) trip(ctx context.Context, sg uint64, span trace.Span) {
 	b.mu.Lock()
 	if b.state.Load() == sg {
-		b.transitionLocked(sg, StateOpen, span)
+		b.transitionLocked(ctx, sg, StateOpen, span)
 	}
 	b.mu.Unlock()
 }
 
 // transitionLocked moves from the state word from to state to. b.mu must
 // be held and b.state must still be from.
-func (b *Breaker[In, Out]) transitionLocked(from uint64, to State, span trace.Span) {
+func (b *Breaker[In, Out]) transitionLocked(ctx context.Context, from uint64, to State, span trace.Span) {
 	now := b.now()
 	switch to {
 	case StateOpen:
@@ -239,7 +239,7 @@ func (b *Breaker[In, Out]) transitionLocked(from uint64, to State, span trace.Sp
 	if to == StateOpen {
 		level = slog.LevelWarn
 	}
-	observability.Log(context.Background(), b.cfg.telemetry.Log(), level, "circuit breaker state change",
+	observability.Log(ctx, b.cfg.telemetry.Log(), level, "circuit breaker state change",
 		slog.String(observability.AttrCircuitStateFrom, change.From.String()),
 		slog.String(observability.AttrCircuitStateTo, change.To.String()))
 	if b.cfg.onStateChange != nil {
