@@ -40,9 +40,9 @@ func TestRunLastExpressionIsMainResult(t *testing.T) {
 		{"x = 5\nx * 2", "10"},
 		{"'a' + 'b'", "'ab'"},
 		{"[i*i for i in range(4)]", "[0, 1, 4, 9]"},
-		{"y = 3", ""},          // a statement has no result
-		{"None", ""},           // None is not displayed
-		{"print('p')", ""},     // print returns None
+		{"y = 3", ""},      // a statement has no result
+		{"None", ""},       // None is not displayed
+		{"print('p')", ""}, // print returns None
 		{"# only a comment", ""},
 	}
 	for _, c := range cases {
@@ -369,4 +369,3 @@ func TestConcurrentSandboxes(t *testing.T) {
 		}
 	}
 }
-
