@@ -2,6 +2,7 @@ package recovery_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -140,7 +141,8 @@ func BenchmarkCircuitBreakerClosedParallel(b *testing.B) {
 func BenchmarkCircuitBreakerOpenFailFast(b *testing.B) {
 	ctx := context.Background()
 	failing := primitives.Func[int, int](func(context.Context, int) (int, error) { return 0, errBench })
-	p := recovery.CircuitBreaker(failing, recovery.FailureThreshold(1), recovery.RecoveryTimeout(time.Hour))
+	p := recovery.CircuitBreaker(failing, recovery.FailureThreshold(1), recovery.RecoveryTimeout(time.Hour),
+		recovery.WithLogger(slog.New(slog.DiscardHandler)))
 	_, _ = p.Execute(ctx, 0)
 	b.ReportAllocs()
 	for b.Loop() {
