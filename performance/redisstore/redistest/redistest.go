@@ -51,6 +51,7 @@ func Start(t testing.TB) *Server {
 	s, err := StartServer()
 	if err != nil {
 		t.Fatal(err)
+		return nil // reached only with a testing.TB whose Fatal returns
 	}
 	t.Cleanup(s.Stop)
 	return s
