@@ -159,3 +159,10 @@ func assertCleanedUp(t *testing.T, s *Sandbox, pids []int) {
 		t.Fatalf("a mount of %s is left on the host", s.dirs.base)
 	}
 }
+
+func writeFile(t *testing.T, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -145,6 +145,12 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
 
+// withLevel makes the provider start its probe at a weaker degradation
+// step, so tests can check each step on a machine where all work.
+func withLevel(l level) Option {
+	return func(c *config) { c.forceLevel = l }
+}
+
 // AllowUnsafe lets [New] succeed on a machine where the file system or the
 // network cannot be isolated. Code then runs with whatever layers work
 // (possibly only resource limits) and can read the host's files and reach

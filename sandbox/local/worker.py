@@ -39,6 +39,11 @@ _OUT = os.dup(1)  # private copies: restore fds 1 and 2 if a cell closes them
 _ERR = os.dup(2)
 _OUT_INO = os.fstat(1).st_ino
 _ERR_INO = os.fstat(2).st_ino
+# Line buffering: a print() reaches the host as one chunk, at each newline
+# (PYTHONUNBUFFERED would split it into two writes); partial lines are
+# flushed at the end of the cell.
+for _f in (sys.stdout, sys.stderr):
+    _f.reconfigure(line_buffering=True, write_through=False)
 _STDOUT, _STDERR = sys.stdout, sys.stderr
 _cells = []  # linecache keys of recent cells, oldest first
 _count = 0
