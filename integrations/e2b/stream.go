@@ -16,6 +16,8 @@ type streamDecoder struct {
 	exec  *sandbox.Execution
 	opts  *sandbox.RunOptions
 	ended bool
+	// lines counts the lines read, keepalives and blank lines included.
+	lines int
 	// lastError is the last error line, kept to name a synthetic error
 	// when the stream stops early.
 	lastError *sandbox.ExecutionError
@@ -36,6 +38,7 @@ func (d *streamDecoder) run() error {
 		if err != nil {
 			return err
 		}
+		d.lines++
 		if err := d.handle(line); err != nil {
 			return err
 		}
