@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -138,20 +137,12 @@ func (p *Provider) Close() error {
 	return nil
 }
 
-// workerArgs are the interpreter's arguments: unbuffered, no bytecode
-// files, the embedded worker, and its JSON settings.
+// workerArgs are the interpreter's arguments: no bytecode files, the
+// embedded worker, and its settings (text limit, then rlimits).
 func (p *Provider) workerArgs() []string {
-	settings, _ := json.Marshal(map[string]any{
-		"max_text": p.cfg.maxOutput,
-		"rlimits": map[string]int64{
-			"RLIMIT_AS":     p.cfg.memory,
-			"RLIMIT_FSIZE":  p.cfg.maxFileSize,
-			"RLIMIT_NOFILE": int64(p.cfg.maxOpenFiles),
-			"RLIMIT_NPROC":  int64(p.cfg.maxProcesses),
-			"RLIMIT_CORE":   0,
-		},
-	})
-	return []string{"-u", "-B", "-c", workerScript, string(settings)}
+	settings := fmt.Sprintf("%d RLIMIT_AS=%d RLIMIT_FSIZE=%d RLIMIT_NOFILE=%d RLIMIT_NPROC=%d RLIMIT_CORE=0",
+		p.cfg.maxOutput, p.cfg.memory, p.cfg.maxFileSize, p.cfg.maxOpenFiles, p.cfg.maxProcesses)
+	return []string{"-B", "-c", workerScript, settings}
 }
 
 func newID() string {

@@ -81,12 +81,33 @@ type event struct {
 	err          error             // for "eof": why the stream ended
 }
 
-// command is one JSON line to the worker.
+// command is one request to the worker.
 type command struct {
-	Op    string            `json:"op"`
-	Code  string            `json:"code,omitempty"`
-	Env   map[string]string `json:"env,omitempty"`
-	Nonce string            `json:"nonce"`
+	Op    string // "run" or "reset"
+	Code  string
+	Env   map[string]string
+	Nonce string
+}
+
+// encode frames the command: a header line with the op, the nonce and the
+// byte lengths of the code and of the environment ("key\0value\0"...),
+// then both. Environment entries with a NUL byte cannot exist and are
+// dropped.
+func (c command) encode() []byte {
+	var env strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(c.Env)) {
+		v := c.Env[k]
+		if k == "" || strings.ContainsRune(k, 0) || strings.ContainsRune(k, '=') || strings.ContainsRune(v, 0) {
+			continue
+		}
+		env.WriteString(k)
+		env.WriteByte(0)
+		env.WriteString(v)
+		env.WriteByte(0)
+	}
+	head := fmt.Sprintf("%s %s %d %d\n", c.Op, c.Nonce, len(c.Code), env.Len())
+	b := make([]byte, 0, len(head)+len(c.Code)+env.Len())
+	return append(append(append(b, head...), c.Code...), env.String()...)
 }
 
 func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) (*Sandbox, error) {
@@ -340,11 +361,7 @@ func (s *Sandbox) markDead(reason string) {
 // roundTrip sends one command and collects everything until its end.
 func (s *Sandbox) roundTrip(ctx context.Context, cmd command, opts *sandbox.RunOptions, timeout time.Duration) (*sandbox.Execution, error) {
 	col := newCollector(cmd.Nonce, s.p.cfg.maxOutput, opts)
-	payload, err := json.Marshal(cmd)
-	if err != nil {
-		return nil, err
-	}
-	payload = append(payload, '\n')
+	payload := cmd.encode()
 	writeErr := make(chan error, 1)
 	go func() {
 		_, err := s.child.cmdW.Write(payload)

@@ -3,23 +3,29 @@
 #
 # File descriptors (set up by the sandbox init before exec):
 #   0 /dev/null, 1 stdout pipe, 2 stderr pipe (read directly by the host),
-#   3 commands from the host (JSON lines), 4 events to the host (JSON lines).
+#   3 commands from the host, 4 events to the host (JSON lines).
+# A command is a header line "<op> <nonce> <code bytes> <env bytes>\n"
+# followed by the code (UTF-8) and the environment ("key\0value\0"...).
+# Start-up time matters (it is most of a new sandbox's latency), so the
+# worker avoids the json, ast and traceback modules until it needs them.
 # After each cell the worker writes an end marker carrying the run's nonce to
 # fds 1 and 2 before the "end" event, so the host knows it has read every byte
 # the cell wrote, including output of os.system and subprocesses.
 import sys, os
 
-_cfg = __import__("json").loads(sys.argv[1])
+_settings = sys.argv[1].split()  # max_text, then NAME=value rlimits
+
 
 def _limits():
     import resource
-    for name, value in _cfg.get("rlimits", {}).items():
-        res = getattr(resource, name)
-        resource.setrlimit(res, (value, value))
+    for item in _settings[1:]:
+        name, value = item.split("=")
+        resource.setrlimit(getattr(resource, name), (int(value), int(value)))
+
 
 _limits()  # before any user code can run; hard limits cannot be raised again
 
-import ast, builtins, json, linecache, signal, traceback, types
+import _ast, _json, _signal as signal, builtins
 
 for _sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE, signal.SIGCHLD):
     try:
@@ -30,7 +36,8 @@ signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # Python's own default: EPIPE rai
 signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _WORKER_FILE = sys._getframe().f_code.co_filename
-_MAX = int(_cfg.get("max_text", 1 << 20))
+_MAX = int(_settings[0])
+_str = _json.encode_basestring_ascii
 _CMD = os.fdopen(3, "rb", buffering=1 << 16)
 _EVT = 4
 os.set_inheritable(3, False)
@@ -45,12 +52,24 @@ _ERR_INO = os.fstat(2).st_ino
 for _f in (sys.stdout, sys.stderr):
     _f.reconfigure(line_buffering=True, write_through=False)
 _STDOUT, _STDERR = sys.stdout, sys.stderr
-_cells = []  # linecache keys of recent cells, oldest first
+_cells = {}  # source of recent cells by file name, oldest first
 _count = 0
 
 
 def _send(obj):
-    data = (json.dumps(obj) + "\n").encode()
+    parts = []
+    for k, v in obj.items():
+        if v is True or v is False:
+            v = "true" if v else "false"
+        elif isinstance(v, int):
+            v = str(v)
+        elif isinstance(v, str):
+            v = _str(v)
+        else:
+            import json
+            v = json.dumps(v, default=repr)
+        parts.append(_str(k) + ":" + v)
+    data = ("{" + ",".join(parts) + "}\n").encode()
     while data:
         n = os.write(_EVT, data)
         data = data[n:]
@@ -69,7 +88,7 @@ def _clip(s):
 
 
 def _new_namespace():
-    mod = types.ModuleType("__main__")
+    mod = type(sys)("__main__")
     mod.__dict__["__builtins__"] = builtins
     sys.modules["__main__"] = mod
     return mod.__dict__
@@ -108,6 +127,8 @@ def _result(value):
 
 
 def _error(exc):
+    import traceback
+    _publish_cells()
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == _WORKER_FILE:
         tb = tb.tb_next
@@ -123,10 +144,22 @@ def _error(exc):
 
 
 def _remember(filename, code):
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    _cells.append(filename)
-    while len(_cells) > 64:
-        linecache.cache.pop(_cells.pop(0), None)
+    _cells[filename] = code
+    if len(_cells) > 64:
+        old = next(iter(_cells))
+        del _cells[old]
+        if "linecache" in sys.modules:
+            sys.modules["linecache"].cache.pop(old, None)
+    if "linecache" in sys.modules:
+        _publish_cells()
+
+
+def _publish_cells():
+    # Let tracebacks (ours and the user's) show the source lines of cells.
+    import linecache
+    for filename, code in _cells.items():
+        if filename not in linecache.cache:
+            linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
 
 
 def _run(code):
@@ -134,10 +167,10 @@ def _run(code):
     _count += 1
     filename = "<cell-%d>" % _count
     _remember(filename, code)
-    tree = ast.parse(code, filename, "exec")
+    tree = compile(code, filename, "exec", _ast.PyCF_ONLY_AST)
     last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
+    if tree.body and isinstance(tree.body[-1], _ast.Expr):
+        last = _ast.Expression(tree.body.pop().value)
     exec(compile(tree, filename, "exec"), _ns)
     if last is not None:
         value = eval(compile(last, filename, "eval"), _ns)
@@ -205,18 +238,18 @@ def _serve():
     while True:
         try:
             line = _CMD.readline()
+            if not line:
+                os._exit(0)
+            op, nonce, ncode, nenv = line.decode().split()
+            code = _CMD.read(int(ncode)).decode("utf-8", "replace")
+            env = _CMD.read(int(nenv)).decode("utf-8", "replace").split("\0")
         except KeyboardInterrupt:
             continue
-        if not line:
-            os._exit(0)
-        msg = json.loads(line)
-        op = msg.get("op")
-        nonce = msg.get("nonce", "")
         if op == "run":
             saved = {}
             try:
-                saved = _apply_env(msg.get("env") or {})
-                _run(msg["code"])
+                saved = _apply_env(dict(zip(env[0:-1:2], env[1::2])))
+                _run(code)
             except BaseException as exc:  # SystemExit and KeyboardInterrupt are results too
                 try:
                     _flush()

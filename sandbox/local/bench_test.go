@@ -1,0 +1,125 @@
+package local
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ttadev/primitives/sandbox"
+)
+
+// reportPercentiles adds p50 and p99 of the individual iterations.
+func reportPercentiles(b *testing.B, d []time.Duration) {
+	if len(d) == 0 {
+		return
+	}
+	slices.Sort(d)
+	pct := func(p float64) float64 {
+		return float64(d[min(len(d)-1, int(float64(len(d))*p))].Nanoseconds())
+	}
+	b.ReportMetric(pct(0.50)/1e6, "p50-ms")
+	b.ReportMetric(pct(0.99)/1e6, "p99-ms")
+}
+
+// BenchmarkNewSandbox measures a new fully isolated sandbox, from Create
+// to the answer of its first cell, and its Close.
+func BenchmarkNewSandbox(b *testing.B) {
+	p := sharedProvider(b)
+	ctx := context.Background()
+	times := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		start := time.Now()
+		s, err := p.Create(ctx, sandbox.CreateOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ex, err := s.Run(ctx, "1+1", sandbox.RunOptions{})
+		if err != nil || ex.Text() != "2" {
+			b.Fatalf("%v %v", ex, err)
+		}
+		times = append(times, time.Since(start))
+		s.Close(ctx)
+	}
+	reportPercentiles(b, times)
+}
+
+// BenchmarkWarmRun measures one trivial cell on a warm sandbox.
+func BenchmarkWarmRun(b *testing.B) {
+	p := sharedProvider(b)
+	ctx := context.Background()
+	s, err := p.Create(ctx, sandbox.CreateOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(ctx)
+	times := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		start := time.Now()
+		ex, err := s.Run(ctx, "1+1", sandbox.RunOptions{})
+		if err != nil || ex.Text() != "2" {
+			b.Fatalf("%v %v", ex, err)
+		}
+		times = append(times, time.Since(start))
+	}
+	reportPercentiles(b, times)
+}
+
+// BenchmarkWarmRunOutput is a cell that prints, so both streams and the
+// end markers take part.
+func BenchmarkWarmRunOutput(b *testing.B) {
+	p := sharedProvider(b)
+	ctx := context.Background()
+	s, err := p.Create(ctx, sandbox.CreateOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close(ctx)
+	for b.Loop() {
+		ex, err := s.Run(ctx, "print('hello')", sandbox.RunOptions{})
+		if err != nil || ex.StdoutText() != "hello\n" {
+			b.Fatalf("%v %v", ex, err)
+		}
+	}
+}
+
+// BenchmarkParallelSandboxes runs trivial cells on 4 warm sandboxes at
+// once; executions/s is the throughput on this machine.
+func BenchmarkParallelSandboxes(b *testing.B) {
+	const n = 4
+	p := sharedProvider(b)
+	ctx := context.Background()
+	boxes := make(chan sandbox.Sandbox, n)
+	for range n {
+		s, err := p.Create(ctx, sandbox.CreateOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close(ctx)
+		boxes <- s
+	}
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	work := make(chan struct{}, b.N)
+	for range b.N {
+		work <- struct{}{}
+	}
+	close(work)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := <-boxes
+			for range work {
+				if ex, err := s.Run(ctx, "1+1", sandbox.RunOptions{}); err != nil || ex.Text() != "2" {
+					b.Errorf("%v %v", ex, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "executions/s")
+}
