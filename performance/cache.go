@@ -152,9 +152,12 @@ func (c *CachePrimitive[In, Out]) Execute(ctx context.Context, in In) (Out, erro
 func (c *CachePrimitive[In, Out]) execute(ctx context.Context, key string, in In, span trace.Span) (Out, error) {
 	e, ok, err := c.store.Get(ctx, key)
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			var zero Out
+		var zero Out
+		if ctx.Err() != nil {
 			return zero, context.Cause(ctx)
+		}
+		if c.closed.Load() {
+			return zero, ErrClosed
 		}
 		c.storeFailed(ctx, span, "get", key, err)
 	}
@@ -168,6 +171,10 @@ func (c *CachePrimitive[In, Out]) execute(ctx context.Context, key string, in In
 	}
 	c.misses.Add(1)
 	call, runCtx, leader := c.flight.join(ctx, key)
+	if call == nil {
+		var zero Out
+		return zero, ErrClosed
+	}
 	if span != nil {
 		span.SetAttributes(attribute.Bool(observability.AttrCacheHit, false))
 		if leader {
@@ -177,7 +184,6 @@ func (c *CachePrimitive[In, Out]) execute(ctx context.Context, key string, in In
 		}
 	}
 	if leader {
-		c.loads.Add(1)
 		go c.load(runCtx, key, in, call)
 	} else {
 		c.coalesced.Add(1)
@@ -196,6 +202,16 @@ func (c *CachePrimitive[In, Out]) execute(ctx context.Context, key string, in In
 // wakes the waiters.
 func (c *CachePrimitive[In, Out]) load(ctx context.Context, key string, in In, call *flightCall[Out]) {
 	defer call.cancel(nil)
+	// A caller may miss just before a run for the same key stores its
+	// result and join just after that run has finished: look again before
+	// running, so a finished run's result is used instead of running twice.
+	if e, ok, err := c.store.Get(ctx, key); err == nil && ok {
+		call.out, call.err = e.value, e.err
+		c.flight.finish(key, call)
+		close(call.done)
+		return
+	}
+	c.loads.Add(1)
 	out, err := c.runInner(ctx, in)
 	call.out, call.err = out, err
 

@@ -17,8 +17,9 @@ import (
 // So a caller whose context ends leaves at once without failing the others,
 // and work nobody waits for any more stops.
 type flightGroup[Out any] struct {
-	mu    sync.Mutex
-	calls map[string]*flightCall[Out]
+	mu     sync.Mutex
+	calls  map[string]*flightCall[Out]
+	closed bool // set by cancelAll: no new runs start
 }
 
 type flightCall[Out any] struct {
@@ -38,10 +39,14 @@ var errAbandoned = errors.New("performance: every caller waiting for this cache 
 
 // join returns the in-flight call for key, adding the caller as a waiter,
 // or starts a new call (leader == true) whose context is derived from ctx
-// as described on flightGroup.
+// as described on flightGroup. It returns a nil call once the group is
+// closed.
 func (g *flightGroup[Out]) join(ctx context.Context, key string) (c *flightCall[Out], runCtx context.Context, leader bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.closed {
+		return nil, nil, false
+	}
 	if c = g.calls[key]; c != nil && !c.abandoned {
 		c.waiters++
 		return c, nil, false
@@ -105,10 +110,11 @@ func (g *flightGroup[Out]) invalidateAll() {
 	}
 }
 
-// cancelAll cancels every in-flight run (Close).
+// cancelAll cancels every in-flight run and refuses new ones (Close).
 func (g *flightGroup[Out]) cancelAll(cause error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.closed = true
 	for _, c := range g.calls {
 		c.cancel(cause)
 	}
