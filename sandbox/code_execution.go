@@ -169,7 +169,8 @@ func (c *CodeExecution) execute(ctx context.Context, in CodeInput, start time.Ti
 		attribute.Bool(observability.AttrSandboxCreated, lease.created))
 	// Backstop in case the backend does not enforce the timeout itself.
 	runCtx, cancel := context.WithTimeout(runCtx, timeout+backstopGrace)
-	exec, err := lease.Run(runCtx, in.Code, RunOptions{Timeout: timeout, Env: in.Env, Language: in.Language})
+	lang := strings.ToLower(strings.TrimSpace(in.Language))
+	exec, err := lease.Run(runCtx, in.Code, RunOptions{Timeout: timeout, Env: in.Env, Language: lang})
 	backstop := runCtx.Err() != nil && ctx.Err() == nil
 	cancel()
 	lease.Release()
@@ -280,6 +281,7 @@ type RunError struct {
 	Err       error
 }
 
+// Error describes the failed run.
 func (e *RunError) Error() string {
 	return fmt.Sprintf("sandbox: running code on %s sandbox %s: %v", e.Provider, e.SandboxID, e.Err)
 }

@@ -102,7 +102,7 @@ func TestCodeExecutionPassesEnvTimeoutAndLanguage(t *testing.T) {
 	if got.Timeout != 7*time.Second {
 		t.Fatalf("default timeout passed as %s", got.Timeout)
 	}
-	in := sandbox.CodeInput{Code: "x", Timeout: 2 * time.Second, Env: map[string]string{"K": "v"}, Language: "python"}
+	in := sandbox.CodeInput{Code: "x", Timeout: 2 * time.Second, Env: map[string]string{"K": "v"}, Language: " Python"}
 	if _, err := ce.Execute(ctx, in); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,9 @@ type CodeInput struct {
 	Timeout time.Duration `json:"timeout"`
 	// Env is set for this execution only.
 	Env map[string]string `json:"env_vars,omitempty"`
-	// Language is "" or "python"; backends reject languages they lack.
+	// Language is "" or "python" (case and surrounding spaces do not
+	// matter); backends reject languages they lack with an
+	// *UnsupportedLanguageError.
 	Language string `json:"language,omitempty"`
 }
 

@@ -9,7 +9,9 @@
 // cloud). A [Pool] over any provider reuses warm sandboxes, and the
 // CodeExecution primitive turns a provider into a
 // primitives.Primitive[CodeInput, CodeOutput], so the same pipeline runs on
-// either backend.
+// either backend. For tests of how a pipeline is wired, without Python,
+// sandbox/sandboxtest provides a Provider whose sandboxes answer through a
+// Go function.
 //
 // # Two kinds of failure
 //

@@ -543,6 +543,7 @@ type CreateError struct {
 	Err      error
 }
 
+// Error describes the failed creation.
 func (e *CreateError) Error() string {
 	return fmt.Sprintf("sandbox: creating a %s sandbox: %v", e.Provider, e.Err)
 }
