@@ -49,7 +49,7 @@ type RateLimitPrimitive[In, Out any] struct {
 //   - with [MaxWait](d), waits when the token comes within d and fails at
 //     once otherwise.
 //
-// A call that finds a token costs one limiter lock (about 50-80 ns) and
+// A call that finds a token costs one limiter lock (about 80 ns) and
 // does not allocate. When tracing is installed each call is a span
 // "rate_limit" with the wait in "limit.wait_ms"; refusals are counted in
 // the metric rate_limit_rejected_total.
