@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +177,24 @@ func TestDefaultTimeoutOption(t *testing.T) {
 	_, err := s.Run(context.Background(), "import time\ntime.sleep(30)", sandbox.RunOptions{})
 	var te interface{ Retryable() bool }
 	if !errors.As(err, &te) || !strings.Contains(err.Error(), "300ms") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestWorkDirRootMustBeTraversable(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o700)
+	p, err := New(WithWorkDirRoot(dir), WithLogger(quiet))
+	if os.Geteuid() != 0 {
+		// The sandbox runs as the caller's own uid: a private dir works.
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		mustSucceed(t, newSandbox(t, p, sandbox.CreateOptions{}), "1")
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), "not searchable") {
 		t.Fatalf("err = %v", err)
 	}
 }

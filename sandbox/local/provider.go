@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -56,6 +58,11 @@ func New(opts ...Option) (*Provider, error) {
 		p, iso = runProbe(cfg.workRoot, cfg.forceLevel)
 	} else {
 		p, iso = probeIsolation(cfg.workRoot)
+	}
+	if p.hostUID != os.Geteuid() {
+		if err := checkTraversable(cfg.workRoot); err != nil {
+			return nil, err
+		}
 	}
 	cfg.logger.Info("local sandbox isolation",
 		"level", iso.Level, "active", iso.Active, "missing", slices.Sorted(maps.Keys(iso.Missing)),
@@ -143,6 +150,27 @@ func (p *Provider) workerArgs() []string {
 	settings := fmt.Sprintf("%d RLIMIT_AS=%d RLIMIT_FSIZE=%d RLIMIT_NOFILE=%d RLIMIT_NPROC=%d RLIMIT_CORE=0",
 		p.cfg.maxOutput, p.cfg.memory, p.cfg.maxFileSize, p.cfg.maxOpenFiles, p.cfg.maxProcesses)
 	return []string{"-B", "-c", workerScript, settings}
+}
+
+// checkTraversable verifies that an unprivileged uid can reach dir: the
+// sandbox's uid must traverse it to reach its work directory.
+func checkTraversable(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("local: work dir root: %w", err)
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("local: work dir root %s: %s is not searchable by other users (mode %v); the sandbox's unprivileged uid must traverse it", abs, p, fi.Mode().Perm())
+		}
+		if p == "/" {
+			return nil
+		}
+	}
 }
 
 func newID() string {

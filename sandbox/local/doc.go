@@ -1,0 +1,123 @@
+// Package local runs untrusted Python on this machine: each sandbox is a
+// persistent Python worker (state persists between runs, like a Jupyter
+// kernel) inside its own Linux namespaces, with no account, no key and no
+// network. [Provider] implements sandbox.Provider and [Sandbox] implements
+// sandbox.Sandbox, so pipelines built on the sandbox contract run here or
+// on E2B unchanged.
+//
+//	p, err := local.New()               // probes isolation once, logs the layers
+//	sb, err := p.Create(ctx, sandbox.CreateOptions{})
+//	ex, err := sb.Run(ctx, "x = 21\nx * 2", sandbox.RunOptions{})
+//	fmt.Println(ex.Text())              // 42
+//	sb.Close(ctx)
+//
+// A new sandbox answers its first cell in about 25 ms; a trivial cell on a
+// warm sandbox takes about 50 µs (see the package benchmarks).
+//
+// # How it starts: re-executing this program
+//
+// No external binary is needed. Create re-executes the running program
+// (/proc/self/exe) with a marker as argv[0], in new namespaces. This
+// package's init function recognises the marker and hands control to the
+// sandbox init before the rest of the program runs (packages imported by
+// this one are initialised first; main never runs in the child). Any
+// program or test binary that imports this package therefore works
+// without extra code. The sandbox init stays as process 1 of the
+// sandbox, reaps orphans and forwards interrupts, and starts the Python
+// worker as its only child; when the worker exits, the init exits and the
+// kernel kills every process left in the sandbox.
+//
+// # Layers
+//
+// In order of set-up, each sandbox gets:
+//
+//   - user namespace ("userns") mapping the sandbox's root to an
+//     unprivileged host uid ("uid_mapped": 65534 when the host process is
+//     root, else the caller's own uid), so root inside is nobody outside:
+//     root-only host files such as /etc/shadow stay unreadable and
+//     RLIMIT_NPROC is enforced;
+//   - mount namespace and pivot_root onto a fresh tmpfs
+//     ("mountns+pivot_root") holding read-only binds of /usr (and /bin,
+//     /lib, /lib64 as on the host), a filtered /etc (dynamic linker,
+//     time zone, name service, TLS and Python configuration only — no
+//     shadow, sudoers or ssh files, and synthetic passwd and group), a
+//     private writable /work (the current and home directory), a private
+//     /tmp and /dev/shm of bounded size, a /proc of the sandbox's own pid
+//     namespace and a minimal /dev (null, zero, full, random, urandom);
+//     the root itself is read-only;
+//   - pid, network, IPC, UTS and cgroup namespaces ("pidns", "netns",
+//     "ipcns", "utsns", "cgroupns"): the sandbox sees only its own
+//     processes, and its network is a loopback interface of its own (the
+//     host's loopback and every other network are unreachable);
+//   - no_new_privs, Landlock ("landlock(abi=N)": the file system beyond
+//     the paths above is denied even if a mount were reachable), every
+//     capability dropped including the bounding set, with secure bits
+//     locked so uid 0 never regains them ("caps_dropped");
+//   - a seccomp filter ("seccomp") refusing mount and namespace calls,
+//     ptrace and process_vm_*, bpf, perf_event_open, io_uring, keyrings,
+//     userfaultfd, kernel module and kexec calls, clock setting and
+//     clone with namespace flags, plus socket(AF_VSOCK) (a network
+//     namespace does not isolate vsock in a VM); it kills the process on
+//     any system call of a foreign architecture or ABI (int 0x80, x32),
+//     which would otherwise bypass a filter keyed on x86-64 numbers;
+//   - resource limits ("rlimits"), set by the worker itself before it
+//     reads any code, so they bind everything the code starts: address
+//     space (WithMemoryLimit), file size (WithMaxFileSize), open files
+//     (WithMaxOpenFiles), processes and threads (WithMaxProcesses), no
+//     core dumps;
+//   - a clean environment ("clean_env"): PATH, HOME=/work, TMPDIR, LANG
+//     and PYTHON* settings, plus CreateOptions.Env and RunOptions.Env —
+//     nothing from the host's environment, so no API key leaks in;
+//   - a wall-clock limit per execution (RunOptions.Timeout, default
+//     30 s): the worker is interrupted (KeyboardInterrupt), then the whole
+//     sandbox is killed and Run reports a timeout. The sandbox is then
+//     dead; create a new one (sandbox.Pool does).
+//
+// # Degradation and unsafe mode
+//
+// [New] probes once per process which layers work, starting from the
+// strongest step: "userns" (everything above); "rootns" (host root
+// without user namespaces: the same namespaces, the worker switched to
+// uid 65534); "none" (no namespaces: Landlock confines the file system and
+// seccomp refuses IP sockets, the worker runs as uid 65534 when the host
+// is root, and a subreaper init kills the worker's leftovers). A layer
+// that fails is listed in [Isolation].Missing with the reason, and one
+// log line lists the active layers. If neither a mount namespace nor
+// Landlock can confine the file system, or neither a network namespace
+// nor seccomp can cut the network, New returns [ErrIsolationUnavailable]
+// unless [AllowUnsafe] is given.
+//
+// # Network and pip
+//
+// The network is off by default. sandbox.CreateOptions.AllowInternet (the
+// CodeExecution primitive's enable_pip_install) means "give this sandbox
+// the host's network": no network namespace and no socket filter, so the
+// code can reach anything the host can, including services on the host's
+// loopback. Use it only when the code must install packages, and prefer
+// building an interpreter with the packages preinstalled
+// (WithInterpreter). The file system stays isolated; pip install --user
+// writes to /work/.local, which lasts as long as the sandbox.
+//
+// # Output
+//
+// stdout and stderr are read by the host from the worker's file
+// descriptors 1 and 2, so the output of os.system, subprocesses and C
+// extensions is captured too, in order within each stream. Python's
+// sys.stdout and sys.stderr are line buffered: a print arrives as one
+// chunk, and a partial line is flushed at the end of the cell. At most
+// WithMaxOutputBytes (default 1 MiB) are kept per execution; the rest is
+// read and discarded and a final chunk says how much was dropped.
+//
+// # What it does not protect against
+//
+// Every layer here shares the host's kernel. A kernel vulnerability
+// reachable through the allowed system calls, a side channel (cache
+// timing, Spectre-class leaks, contention) or a resource the limits do
+// not cover (CPU time on a busy machine, page cache, the kernel's own
+// memory; RLIMIT_AS bounds virtual memory, not resident memory, and
+// there is no cgroup limit) can still hurt the host or other sandboxes.
+// The local sandbox is meant for code that is untrusted but not targeted
+// at you: model-written code, tests, CI, a laptop. For hostile
+// multi-tenant load use E2B (integrations/e2b), which gives each sandbox
+// its own Firecracker microVM and kernel.
+package local

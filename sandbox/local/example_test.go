@@ -1,0 +1,45 @@
+package local_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/ttadev/primitives/sandbox"
+	"github.com/ttadev/primitives/sandbox/local"
+)
+
+func Example() {
+	ctx := context.Background()
+	p, err := local.New(local.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	fmt.Println("network isolated:", p.Isolation().NetworkIsolated)
+
+	sb, err := p.Create(ctx, sandbox.CreateOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer sb.Close(ctx)
+
+	ex, err := sb.Run(ctx, "import os\nx = 21\nprint('in', os.getcwd())\nx * 2", sandbox.RunOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(ex.StdoutText())
+	fmt.Println("result:", ex.Text())
+
+	// State persists; a Python exception is a result, not a Go error.
+	ex, err = sb.Run(ctx, "x / 0", sandbox.RunOptions{})
+	fmt.Println(err, ex.Error, ex.ExecutionCount)
+	// Output:
+	// network isolated: true
+	// in /work
+	// result: 42
+	// <nil> ZeroDivisionError: division by zero 2
+}
