@@ -16,7 +16,6 @@ import (
 
 	"github.com/ttadev/primitives/recovery"
 	"github.com/ttadev/primitives/sandbox"
-	"github.com/ttadev/primitives/sandbox/local/internal/initproc"
 )
 
 // Sandbox is one isolated, persistent Python worker. Variables, imports
@@ -534,5 +533,3 @@ func (ev *event) result() sandbox.Result {
 	}
 	return r
 }
-
-var _ = initproc.Marker

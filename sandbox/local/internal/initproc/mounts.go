@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -245,9 +244,4 @@ func restrict(src, dst string, readOnly, nodev bool) error {
 		return fmt.Errorf("remount %s: %w", dst, err)
 	}
 	return nil
-}
-
-// isUnder reports whether p is dir or inside it.
-func isUnder(p, dir string) bool {
-	return p == dir || strings.HasPrefix(p, dir+"/")
 }
