@@ -7,6 +7,7 @@ GO ?= go
 .PHONY: quickstart test provision bench fuzz vet
 
 quickstart:
+	./scripts/provision.sh python
 	$(GO) run ./examples/quickstart
 
 provision:

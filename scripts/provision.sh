@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Installs the system packages the test suite needs when they are missing:
-# redis-server (the Redis cache store is tested against a real server) and
-# a Python 3 interpreter at /usr/bin/python3 (the local sandbox runs it).
-# Uses apt-get (Debian/Ubuntu); runs it through sudo when not root.
+# Installs the system packages the project needs when they are missing:
+# a Python 3 interpreter at /usr/bin/python3 (the local sandbox runs it) and,
+# for the test suite, redis-server (the Redis cache store is tested against a
+# real server). Uses apt-get (Debian/Ubuntu), through sudo when not root.
+#
+#   scripts/provision.sh          what the test suite needs
+#   scripts/provision.sh python   only what the quickstart needs
 set -euo pipefail
 
 missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/python3 ] || missing+=(python3)
+if [ "${1:-all}" != python ]; then
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
