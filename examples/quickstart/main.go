@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -24,13 +25,13 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+func run(w io.Writer) error {
 	quiet := slog.New(slog.DiscardHandler)
 	provider, err := local.New(local.WithLogger(quiet))
 	if err != nil {
@@ -39,8 +40,8 @@ func run() error {
 	defer provider.Close()
 
 	iso := provider.Isolation()
-	fmt.Printf("local sandbox: %s, isolation level %q\n", provider.Interpreter(), iso.Level)
-	fmt.Printf("active layers: %s\n\n", strings.Join(iso.Active, ", "))
+	fmt.Fprintf(w, "local sandbox: %s, isolation level %q\n", provider.Interpreter(), iso.Level)
+	fmt.Fprintf(w, "active layers: %s\n\n", strings.Join(iso.Active, ", "))
 
 	exec := sandbox.NewCodeExecution(provider,
 		sandbox.WithTimeout(10*time.Second),
@@ -67,19 +68,19 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", cell.title, err)
 		}
-		fmt.Printf("== %s (%.1f ms)\n", cell.title, out.ExecutionTimeMS)
+		fmt.Fprintf(w, "== %s (%.1f ms)\n", cell.title, out.ExecutionTimeMS)
 		switch {
 		case !out.Success:
-			fmt.Printf("   success=false error=%q\n", out.Error)
+			fmt.Fprintf(w, "   success=false error=%q\n", out.Error)
 		case out.Text() != "":
-			fmt.Printf("   result: %s\n", out.Text())
+			fmt.Fprintf(w, "   result: %s\n", out.Text())
 		default:
 			for _, line := range strings.Split(strings.TrimSpace(out.Logs), "\n") {
-				fmt.Printf("   | %s\n", line)
+				fmt.Fprintf(w, "   | %s\n", line)
 			}
 		}
 	}
 	st := cached.Stats()
-	fmt.Printf("\ncache: %d runs, %d hits; sandboxes created: %d\n", st.Loads, st.Hits, exec.Pool().Stats().Created)
+	fmt.Fprintf(w, "\ncache: %d runs, %d hits; sandboxes created: %d\n", st.Loads, st.Hits, exec.Pool().Stats().Created)
 	return nil
 }
