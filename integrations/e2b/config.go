@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ttadev/primitives/observability"
+	"github.com/ttadev/primitives/sandbox"
 )
 
 // Environment variables read by [NewClient], the same as E2B's own SDKs.
@@ -92,6 +93,8 @@ type config struct {
 	// Used by NewCodeExecutionPrimitive only.
 	pipInstall    *bool
 	maxOutputSize int
+	codeOpts      []sandbox.CodeOption
+	telemetrySet  bool
 }
 
 func defaultConfig() config {
@@ -250,7 +253,7 @@ func WithMaxLineSize(n int) Option {
 // WithTelemetry sets the tracer provider, meter provider and logger. Zero
 // fields fall back to the OpenTelemetry globals and slog.Default().
 func WithTelemetry(p observability.Providers) Option {
-	return func(c *config) { c.telemetry = p }
+	return func(c *config) { c.telemetry, c.telemetrySet = p, true }
 }
 
 // WithLogger logs through l instead of slog.Default(). A nil l panics.
@@ -258,7 +261,7 @@ func WithLogger(l *slog.Logger) Option {
 	if l == nil {
 		panic("e2b: WithLogger: logger is nil")
 	}
-	return func(c *config) { c.telemetry.Logger = l }
+	return func(c *config) { c.telemetry.Logger, c.telemetrySet = l, true }
 }
 
 // WithPipInstall(true) lets code in the primitive's sandboxes reach the
@@ -276,6 +279,18 @@ func WithMaxOutputSize(n int) Option {
 		panic(fmt.Sprintf("e2b: WithMaxOutputSize(%d): size must be > 0", n))
 	}
 	return func(c *config) { c.maxOutputSize = n }
+}
+
+// WithCodeOptions passes options to the primitive built by
+// [NewCodeExecutionPrimitive] and its pool (sandbox.MaxSandboxes,
+// sandbox.SessionMode, sandbox.WithSessionMaxAge, ...). A nil option panics.
+func WithCodeOptions(opts ...sandbox.CodeOption) Option {
+	for _, o := range opts {
+		if o == nil {
+			panic("e2b: WithCodeOptions: nil option")
+		}
+	}
+	return func(c *config) { c.codeOpts = append(c.codeOpts, opts...) }
 }
 
 // resolve applies the environment, then opts, and checks the result.

@@ -160,8 +160,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Timeout must be greater than 0")
 		return
 	}
-	if time.Duration(lifetime)*time.Second > s.maxLifetime {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("Timeout cannot be greater than %d hours", int(s.maxLifetime.Hours())))
+	if !s.lifetimeAllowed(w, lifetime) {
 		return
 	}
 	sb := &fakeSandbox{
@@ -188,6 +187,15 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.setLifetime(sb, time.Duration(lifetime)*time.Second)
 	writeJSON(w, http.StatusCreated, s.sandboxBody(sb))
+}
+
+// lifetimeAllowed refuses, with 400, a lifetime above the plan's maximum.
+func (s *Server) lifetimeAllowed(w http.ResponseWriter, seconds int) bool {
+	if time.Duration(seconds)*time.Second > s.maxLifetime {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("Timeout cannot be greater than %s", s.maxLifetime))
+		return false
+	}
+	return true
 }
 
 func (s *Server) sandboxBody(sb *fakeSandbox) map[string]any {
@@ -256,6 +264,9 @@ func (s *Server) sandboxAction(w http.ResponseWriter, r *http.Request, id, actio
 		}
 		if *body.Timeout <= 0 {
 			writeError(w, http.StatusBadRequest, "Timeout must be greater than 0")
+			return
+		}
+		if !s.lifetimeAllowed(w, *body.Timeout) {
 			return
 		}
 		s.setLifetime(sb, time.Duration(*body.Timeout)*time.Second)

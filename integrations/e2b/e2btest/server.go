@@ -267,3 +267,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func detached() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 30*time.Second)
 }
+
+// Handler returns the server's handler, to serve it behind another
+// listener (for example a TLS server reached by E2B's real host names).
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }

@@ -1,0 +1,56 @@
+package e2b
+
+import (
+	"github.com/ttadev/primitives/sandbox"
+)
+
+// NewCodeExecutionPrimitive is the seed's CodeExecutionPrimitive on E2B: a
+// primitives.Primitive[sandbox.CodeInput, sandbox.CodeOutput] running
+// Python in E2B sandboxes taken from a pool (warm reuse, lazy creation,
+// rotation after the session max age). The seed's options map as follows:
+//
+//	api_key            WithAPIKey (else E2B_API_KEY)
+//	timeout            WithTimeout (execution timeout, default 30 s)
+//	template           WithTemplate (default "code-interpreter-v1"; "base" has no code interpreter)
+//	enable_pip_install WithPipInstall (default off, see below)
+//	max_output_size    WithMaxOutputSize (default 10,000 characters)
+//
+// Unlike the seed, sandboxes get no internet access unless
+// WithPipInstall(true) is given, as with the local backend: code from a
+// model should not reach the network unless the application wants it.
+// The sandbox lifetime ([WithSandboxLifetime], default 300 s) is separate
+// from the execution timeout; the pool rotates a sandbox before its
+// lifetime ends. Extra pool options (sandbox.MaxSandboxes,
+// sandbox.SessionMode, ...) are given with [WithCodeOptions].
+//
+// It fails like [NewClient] (missing or malformed key); invalid option
+// values panic. Close the primitive to kill its sandboxes.
+func NewCodeExecutionPrimitive(opts ...Option) (*sandbox.CodeExecution, error) {
+	c, err := NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &c.cfg
+	codeOpts := []sandbox.CodeOption{
+		sandbox.WithTemplate(cfg.template),
+		sandbox.WithCreateOptions(sandbox.CreateOptions{
+			Template: cfg.template, Lifetime: cfg.lifetime, Env: cfg.envVars, Metadata: cfg.metadata,
+		}),
+	}
+	if cfg.execTimeoutSet {
+		codeOpts = append(codeOpts, sandbox.WithTimeout(cfg.execTimeout))
+	}
+	if cfg.pipInstall != nil {
+		codeOpts = append(codeOpts, sandbox.WithPipInstall(*cfg.pipInstall))
+	}
+	if cfg.maxOutputSize > 0 {
+		codeOpts = append(codeOpts, sandbox.WithMaxOutputSize(cfg.maxOutputSize))
+	}
+	if cfg.telemetrySet {
+		codeOpts = append(codeOpts, sandbox.WithTelemetry(cfg.telemetry))
+	}
+	for _, o := range cfg.codeOpts {
+		codeOpts = append(codeOpts, o)
+	}
+	return sandbox.NewCodeExecution(c.Provider(), codeOpts...), nil
+}
