@@ -279,6 +279,9 @@ func (s *Server) sandboxAction(w http.ResponseWriter, r *http.Request, id, actio
 			writeError(w, http.StatusBadRequest, "Timeout must be greater than 0")
 			return
 		}
+		if !s.lifetimeAllowed(w, *body.Timeout) {
+			return
+		}
 		s.setLifetime(sb, time.Duration(*body.Timeout)*time.Second)
 		sb.mu.Lock()
 		resumed := sb.paused
