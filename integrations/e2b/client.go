@@ -41,10 +41,10 @@ func NewClient(opts ...Option) (*Client, error) {
 }
 
 // String describes the client with its API key redacted.
-func (c *Client) String() string { return "e2b.Client{" + c.cfg.String() + "}" }
+func (c Client) String() string { return "e2b.Client{" + c.cfg.String() + "}" }
 
 // GoString is String, so that %#v does not print the key either.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
 
 // LogValue describes the client for log/slog with the key redacted.
 func (c *Client) LogValue() slog.Value { return c.cfg.logValue() }

@@ -371,7 +371,7 @@ func (c *config) logValue() slog.Value {
 	)
 }
 
-func (c *config) String() string {
+func (c config) String() string {
 	return fmt.Sprintf("e2b config{api_key: %s, domain: %s, api_url: %s, sandbox_url: %q, debug: %t, template: %s, execution_timeout: %s, sandbox_lifetime: %s}",
 		redactKey(c.apiKey), c.domain, c.apiURL, c.sandboxURL, c.debug, c.template, c.execTimeout, c.lifetime)
 }

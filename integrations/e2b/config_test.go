@@ -117,11 +117,16 @@ func TestKeyNeverShows(t *testing.T) {
 	ctx := ctxTimeout(t, 30*time.Second)
 
 	var texts []string
-	texts = append(texts, c.String(), fmt.Sprintf("%v %+v %#v %s", c, c, c, c))
+	texts = append(texts, c.String(), fmt.Sprintf("%v %+v %#v %s %v %+v", c, c, c, c, *c, *c))
 	logger.Info("client", "client", c)
 
 	sb := createSandbox(t, c)
-	texts = append(texts, fmt.Sprintf("%v %+v %#v", sb, sb, *sb))
+	texts = append(texts, fmt.Sprintf("%v %+v %#v %+v", sb, sb, *sb, *sb))
+	for _, s := range texts[len(texts)-1:] {
+		if strings.Contains(s, "0x") && strings.Contains(s, "envdAccessToken") {
+			t.Fatalf("the sandbox prints its fields: %s", s)
+		}
+	}
 	for _, f := range []e2btest.Fault{
 		{Kind: e2btest.Status, Op: e2btest.OpExecute, Status: 503},
 		{Kind: e2btest.HTML, Op: e2btest.OpExecute},

@@ -37,13 +37,13 @@ type Sandbox struct {
 }
 
 // String describes the sandbox without its access tokens.
-func (s *Sandbox) String() string {
+func (s Sandbox) String() string {
 	return fmt.Sprintf("e2b.Sandbox{ID: %s, TemplateID: %s, Domain: %q, CreatedAt: %s, secure: %t}",
 		s.ID, s.TemplateID, s.Domain, s.CreatedAt.Format(time.RFC3339), s.envdAccessToken != "")
 }
 
 // GoString is String, so that %#v does not print the tokens either.
-func (s *Sandbox) GoString() string { return s.String() }
+func (s Sandbox) GoString() string { return s.String() }
 
 // Secure reports whether the sandbox has an envd access token (sent as
 // X-Access-Token on every data-plane request).
