@@ -19,9 +19,6 @@ import (
 // ran more than 8 sandboxes, and that nothing leaked: no goroutine, no
 // child process, no sandbox left open, no heap growth.
 func TestLocalStress200CallersOver8Sandboxes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("10,000 executions; skipped with -short")
-	}
 	const (
 		callers    = 200
 		executions = 10_000

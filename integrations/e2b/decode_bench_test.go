@@ -82,19 +82,3 @@ func BenchmarkDecodeKeepalive(b *testing.B) {
 		})
 	}
 }
-
-func TestKeepaliveLinesDoNotAllocate(t *testing.T) {
-	d := newStreamDecoder(&repeatReader{line: []byte("{\"type\": \"keepalive\"}\n")}, DefaultMaxLineSize, nil)
-	allocs := testing.AllocsPerRun(1000, func() {
-		l, err := d.lr.next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := d.handle(l); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if allocs != 0 {
-		t.Fatalf("%v allocations per keepalive line", allocs)
-	}
-}
