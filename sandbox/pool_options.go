@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"time"
 
@@ -120,8 +121,8 @@ func SessionMode() Option {
 // with (template, network access, environment, lifetime, metadata). The
 // maps are copied.
 func WithCreateOptions(o CreateOptions) Option {
-	o.Env = cloneMap(o.Env)
-	o.Metadata = cloneMap(o.Metadata)
+	o.Env = maps.Clone(o.Env)
+	o.Metadata = maps.Clone(o.Metadata)
 	return poolOption(func(c *poolConfig) { c.create = o })
 }
 
@@ -137,15 +138,4 @@ func WithLogger(l *slog.Logger) Option {
 		panic("sandbox: WithLogger: logger is nil")
 	}
 	return poolOption(func(c *poolConfig) { c.telemetry.Logger = l })
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

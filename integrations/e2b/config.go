@@ -3,6 +3,7 @@ package e2b
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"regexp"
@@ -214,14 +215,14 @@ func WithTemplate(name string) Option {
 // WithMetadata attaches metadata to every sandbox created (visible in
 // List). The map is copied.
 func WithMetadata(md map[string]string) Option {
-	md = cloneStrings(md)
+	md = maps.Clone(md)
 	return func(c *config) { c.metadata = md }
 }
 
 // WithEnvVars sets environment variables in every sandbox created. The map
 // is copied.
 func WithEnvVars(env map[string]string) Option {
-	env = cloneStrings(env)
+	env = maps.Clone(env)
 	return func(c *config) { c.envVars = env }
 }
 
@@ -374,15 +375,4 @@ func (c *config) logValue() slog.Value {
 func (c config) String() string {
 	return fmt.Sprintf("e2b config{api_key: %s, domain: %s, api_url: %s, sandbox_url: %q, debug: %t, template: %s, execution_timeout: %s, sandbox_lifetime: %s}",
 		redactKey(c.apiKey), c.domain, c.apiURL, c.sandboxURL, c.debug, c.template, c.execTimeout, c.lifetime)
-}
-
-func cloneStrings(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
