@@ -27,8 +27,9 @@ import (
 // [HalfOpenMaxCalls] trial calls at a time go through; [SuccessThreshold]
 // successes (default 2) close it, any failure opens it again. Which errors
 // are failures is said by [FailureIf]; an error returned after the caller
-// cancelled its context counts as nothing. Results of calls admitted before
-// a state change are not counted in the new state.
+// cancelled its context counts as nothing. A call whose primitive panics
+// counts as a failure, and the panic goes on unwinding. Results of calls
+// admitted before a state change are not counted in the new state.
 //
 // State changes are reported to [OnStateChange] hooks, logged, and, when a
 // tracer provider is installed, recorded as a
@@ -106,9 +107,7 @@ func (b *Breaker[In, Out]) Execute(ctx context.Context, in In) (Out, error) {
 		var zero Out
 		return zero, err
 	}
-	out, err := b.p.Execute(ctx, in)
-	b.record(ctx, sg, err, nil)
-	return out, err
+	return b.call(ctx, ctx, sg, in, nil)
 }
 
 func (b *Breaker[In, Out]) executeTraced(ctx context.Context, in In, tracer trace.Tracer) (Out, error) {
@@ -120,9 +119,28 @@ func (b *Breaker[In, Out]) executeTraced(ctx context.Context, in In, tracer trac
 		var zero Out
 		return zero, err
 	}
-	out, err := b.p.Execute(sctx, in)
-	b.record(ctx, sg, err, span)
+	out, err := b.call(ctx, sctx, sg, in, span)
 	observability.End(span, err)
+	return out, err
+}
+
+// errPanicked stands for the result of a call whose primitive panicked.
+var errPanicked = errors.New("recovery: CircuitBreaker: protected primitive panicked")
+
+// call runs p under pctx and records its result. When p panics, the call
+// is recorded as a failure (and its span ended) while the panic goes on
+// unwinding, so a half-open trial slot is never lost to it.
+func (b *Breaker[In, Out]) call(ctx, pctx context.Context, sg uint64, in In, span trace.Span) (Out, error) {
+	returned := false
+	defer func() {
+		if !returned {
+			b.record(ctx, sg, errPanicked, span)
+			observability.End(span, errPanicked)
+		}
+	}()
+	out, err := b.p.Execute(pctx, in)
+	returned = true
+	b.record(ctx, sg, err, span)
 	return out, err
 }
 
@@ -162,8 +180,8 @@ func (b *Breaker[In, Out]) admit(ctx context.Context, span trace.Span) (uint64, 
 
 // record counts the result of a call admitted under sg.
 func (b *Breaker[In, Out]) record(ctx context.Context, sg uint64, err error, span trace.Span) {
-	ignored := err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled)
-	failure := err != nil && !ignored && b.cfg.failureIf(err)
+	ignored := err != nil && err != errPanicked && ctx.Err() != nil && errors.Is(err, context.Canceled)
+	failure := err == errPanicked || err != nil && !ignored && b.cfg.failureIf(err)
 	if stateOf(sg) == StateHalfOpen {
 		b.mu.Lock()
 		defer b.mu.Unlock()
