@@ -18,6 +18,7 @@ import (
 // worker and carries the per-thread security state).
 func Main() {
 	runtime.LockOSThread()
+	closeInheritedOnExec()
 	events := os.NewFile(FDEvents, "events")
 	rep := Report{T: "init", Missing: map[string]string{}}
 	send := func() {

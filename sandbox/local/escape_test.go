@@ -1,0 +1,98 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ttadev/primitives/sandbox"
+)
+
+// Probes of an attacker running as root inside the sandbox, beyond the
+// hostile cases of hostile_test.go.
+
+func TestEscapeOnlyExpectedDescriptors(t *testing.T) {
+	// A descriptor the host process holds without close-on-exec (as
+	// programs inherit from shells and supervisors) must not reach the
+	// sandbox.
+	secret := filepath.Join(t.TempDir(), "host-secret")
+	writeFile(t, secret, "host-only-secret", 0o644)
+	fd, err := syscall.Open(secret, syscall.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	// Far above the descriptors the host hands the init on purpose.
+	if err := syscall.Dup3(fd, 200, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(200)
+	p := sharedProvider(t)
+	s := newSandbox(t, p, sandbox.CreateOptions{})
+	ex := mustSucceed(t, s, `import os
+own = {os.readlink('/proc/self/fd/%d' % fd) for fd in range(5)}
+foreign = []
+for fd in sorted(int(x) for x in os.listdir('/proc/self/fd')):
+    try:
+        target = os.readlink('/proc/self/fd/%d' % fd)
+    except FileNotFoundError:
+        continue  # the directory listing itself
+    if target not in own:
+        foreign.append('%d=%s' % (fd, target))
+foreign`)
+	if ex.Text() != "[]" {
+		t.Errorf("descriptors in the worker that are not its own pipes: %s", ex.Text())
+	}
+	// The init's descriptors, memory and root are out of reach.
+	ex = mustSucceed(t, s, `import os
+opened = []
+for fd in os.listdir('/proc/1/fd'):
+    for flags in (os.O_RDONLY, os.O_WRONLY):
+        try:
+            os.close(os.open('/proc/1/fd/' + fd, flags)); opened.append(fd)
+        except OSError:
+            pass
+opened`)
+	if ex.Text() != "[]" {
+		t.Errorf("descriptors of the init opened through /proc/1/fd: %s", ex.Text())
+	}
+	for _, path := range []string{"/proc/1/mem", "/proc/1/environ", "/proc/1/root/proc/1/root", "/proc/1/map_files"} {
+		ex := run(t, s, fmt.Sprintf(`import os
+p = %q
+os.listdir(p) if os.path.isdir(p) else open(p, 'rb').read(64)`, path))
+		if ex.Error == nil && ex.Text() != "b''" {
+			t.Errorf("%s readable: %.200s", path, ex.Text())
+		}
+	}
+}
+
+func TestEscapeWritesOutsideSandboxFail(t *testing.T) {
+	p := sharedProvider(t)
+	s := newSandbox(t, p, sandbox.CreateOptions{})
+	for _, path := range []string{"/proc/sysrq-trigger", "/proc/sys/kernel/hostname", "/proc/sys/vm/drop_caches",
+		"/dev/null/x", "/dev/evil", "/usr/lib/evil", "/proc/1/root/usr/evil", "/sys/kernel/evil"} {
+		if ex := run(t, s, fmt.Sprintf("open(%q, 'w').write('1')", path)); ex.Error == nil {
+			t.Errorf("writing %s succeeded", path)
+		}
+	}
+	if ex := run(t, s, "import os\nos.listdir('/sys')"); ex.Error == nil && ex.Text() != "[]" {
+		t.Errorf("/sys visible: %s", ex.Text())
+	}
+}
+
+func TestEscapeSignalsStayInside(t *testing.T) {
+	p := sharedProvider(t)
+	s := newSandbox(t, p, sandbox.CreateOptions{})
+	// kill(-1) reaches only the sandbox's own processes: the worker dies,
+	// the host and other sandboxes do not notice.
+	other := newSandbox(t, p, sandbox.CreateOptions{})
+	s.Run(context.Background(), "import os, signal\nos.kill(-1, signal.SIGKILL)", sandbox.RunOptions{Timeout: 10 * time.Second})
+	if ex := mustSucceed(t, other, "1+1"); ex.Text() != "2" {
+		t.Fatalf("other sandbox: %s", ex.Text())
+	}
+	assertHealthy(t, p)
+}
+
