@@ -31,6 +31,9 @@ type collector struct {
 	dropped [2]int
 	carry   [2][]byte
 	done    [2]bool // end marker seen
+
+	resultBytes    int // size of the results kept
+	droppedResults int
 }
 
 func newCollector(nonce string, max int, opts *sandbox.RunOptions) *collector {
@@ -125,6 +128,23 @@ func (c *collector) add(stream int, text string) {
 	}
 }
 
+// addResult keeps a result unless the results kept so far already reach
+// max bytes: the first result is always kept (its size is bounded by the
+// protocol's line limit), so code that writes result events of its own
+// in a loop cannot grow the host's memory without bound. It reports
+// whether r was kept.
+func (c *collector) addResult(r sandbox.Result) bool {
+	size := len(r.Text) + len(r.HTML) + len(r.Markdown) + len(r.SVG) + len(r.PNG) + len(r.JPEG) +
+		len(r.PDF) + len(r.LaTeX) + len(r.JavaScript) + len(r.JSON)
+	if len(c.exec.Results) > 0 && c.resultBytes+size > c.max {
+		c.droppedResults++
+		return false
+	}
+	c.resultBytes += size
+	c.exec.Results = append(c.exec.Results, r)
+	return true
+}
+
 // finish flushes held bytes (when the stream ended without a marker) and
 // appends a truncation notice to each stream that lost output.
 func (c *collector) finish() {
@@ -137,6 +157,10 @@ func (c *collector) finish() {
 		if c.dropped[s] > 0 {
 			c.add(s, fmt.Sprintf("\n[output truncated: %d bytes dropped after the sandbox's limit of %d bytes]\n", c.dropped[s], c.max))
 		}
+	}
+	if c.droppedResults > 0 {
+		c.add(streamStderr, fmt.Sprintf("\n[results truncated: %d results dropped after the sandbox's limit of %d bytes]\n", c.droppedResults, c.max))
+		c.droppedResults = 0
 	}
 }
 

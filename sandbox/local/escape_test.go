@@ -95,4 +95,22 @@ func TestEscapeSignalsStayInside(t *testing.T) {
 	}
 	assertHealthy(t, p)
 }
-
+func TestEscapeForgedResultsCannotExhaustHostMemory(t *testing.T) {
+	const max = 64 << 10
+	p := newProvider(t, WithMaxOutputBytes(max))
+	s := newSandbox(t, p, sandbox.CreateOptions{})
+	// 16 MiB of result events written straight to the event pipe.
+	ex := mustSucceed(t, s, `import os
+line = ('{"t":"result","text":"' + 'x' * 60000 + '"}\n').encode()
+for _ in range(280):
+    os.write(4, line)
+None`)
+	total := 0
+	for _, r := range ex.Results {
+		total += len(r.Text) + len(r.HTML) + len(r.PNG) + len(r.JSON)
+	}
+	if total > 2*max {
+		t.Fatalf("host kept %d bytes of results (%d results), limit %d", total, len(ex.Results), max)
+	}
+	assertHealthy(t, p)
+}

@@ -114,7 +114,9 @@ func WithTmpSize(bytes int64) Option {
 
 // WithMaxOutputBytes bounds the stdout and stderr bytes kept per
 // execution (both streams together). Output beyond it is read and
-// discarded, and a final chunk says how much was dropped. Default 1 MiB.
+// discarded, and a final chunk says how much was dropped. Results beyond
+// the first are bounded by the same number of bytes (a final stderr chunk
+// says how many were dropped). Default 1 MiB.
 func WithMaxOutputBytes(n int) Option {
 	mustPositive("WithMaxOutputBytes", n)
 	return func(c *config) { c.maxOutput = n }

@@ -389,8 +389,7 @@ loop:
 			switch ev.T {
 			case "result":
 				r := ev.result()
-				col.exec.Results = append(col.exec.Results, r)
-				if opts.OnResult != nil {
+				if col.addResult(r) && opts.OnResult != nil {
 					opts.OnResult(r)
 				}
 			case "error":
