@@ -29,7 +29,9 @@ import (
 // are failures is said by [FailureIf]; an error returned after the caller
 // cancelled its context counts as nothing. A call whose primitive panics
 // counts as a failure, and the panic goes on unwinding. Results of calls
-// admitted before a state change are not counted in the new state.
+// admitted before a state change are not counted in the new state. A call
+// whose context is already done returns the context's cause without
+// calling p or taking a half-open trial slot.
 //
 // State changes are reported to [OnStateChange] hooks, logged, and, when a
 // tracer provider is installed, recorded as a
@@ -99,6 +101,10 @@ func (b *Breaker[In, Out]) remaining() time.Duration {
 // Execute calls the protected primitive, or fails fast while the circuit
 // is open.
 func (b *Breaker[In, Out]) Execute(ctx context.Context, in In) (Out, error) {
+	if err := doneCause(ctx); err != nil {
+		var zero Out
+		return zero, err
+	}
 	if tracer, ok := b.cfg.telemetry.Tracer(); ok {
 		return b.executeTraced(ctx, in, tracer)
 	}

@@ -17,6 +17,8 @@ import (
 // [FallbackChain.With] to pass options ([FallbackIf], telemetry).
 //
 // What comes back:
+//   - the context's cause (context.Cause), without calling anything, when
+//     the context is already done;
 //   - the output of the first primitive that succeeds;
 //   - the error itself, unwrapped, when the predicate ([FallbackIf]) says
 //     it must not trigger the next alternative, or when the caller's
@@ -95,6 +97,10 @@ func (f *FallbackChain[In, Out]) Len() int { return len(f.chain) }
 
 // Execute tries the primitives in order.
 func (f *FallbackChain[In, Out]) Execute(ctx context.Context, in In) (Out, error) {
+	if err := doneCause(ctx); err != nil {
+		var zero Out
+		return zero, err
+	}
 	tracer, traced := f.cfg.telemetry.Tracer()
 	var errs []error
 	for i, p := range f.chain {

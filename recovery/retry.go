@@ -23,7 +23,11 @@ import (
 // error carrying a Retry-After hint ([RetryAfterHinter], see [RetryAfter])
 // replaces the computed wait by the hint, still capped by MaxDelay.
 //
+// The context is checked before each attempt starts.
+//
 // What comes back:
+//   - the context's cause (context.Cause), without any attempt, when the
+//     context is already done when Execute is called;
 //   - the output of the first attempt that succeeds;
 //   - the error itself, unwrapped, when the predicate refuses it or when
 //     the caller's context is done once an attempt has failed (the
@@ -31,7 +35,8 @@ import (
 //   - a *RetryError (matching [ErrRetriesExhausted]) wrapping the last
 //     error when the attempts, MaxElapsed or the backoff run out;
 //   - a *RetryError with Reason [StopCanceled], matching the context's
-//     error, when the caller's context ends a wait (the wait stops at once).
+//     error, when the caller's context ends a wait (the wait stops at once)
+//     or is done when the wait ends.
 //
 // Cost: on the happy path Retry adds a check for an installed tracer and
 // one interface call, and allocates nothing; the backoff state is built on
@@ -60,6 +65,10 @@ func (r *Retrier[In, Out]) MaxAttempts() int { return r.cfg.maxRetries + 1 }
 
 // Execute runs the attempts.
 func (r *Retrier[In, Out]) Execute(ctx context.Context, in In) (Out, error) {
+	if err := doneCause(ctx); err != nil {
+		var zero Out
+		return zero, err
+	}
 	if tracer, ok := r.cfg.telemetry.Tracer(); ok {
 		return r.executeTraced(ctx, in, tracer)
 	}
@@ -154,7 +163,8 @@ func (r *Retrier[In, Out]) retry(ctx context.Context, in In, err error, start ti
 				return zero, &RetryError{Attempts: attempt, Reason: StopCanceled, Err: err, Cause: context.Cause(ctx)}
 			case <-timer.C:
 			}
-		} else if ctx.Err() != nil {
+		}
+		if ctx.Err() != nil {
 			return zero, &RetryError{Attempts: attempt, Reason: StopCanceled, Err: err, Cause: context.Cause(ctx)}
 		}
 		var out Out

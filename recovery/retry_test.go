@@ -320,11 +320,14 @@ func TestRetryNeverRetriesCallerCancellation(t *testing.T) {
 
 func TestRetryAlreadyCancelledContextWithZeroDelay(t *testing.T) {
 	// A custom predicate that retries context errors must still stop.
+	// (A context already done before the first attempt is covered by
+	// TestCancelledContextIsHonouredBeforeTheFirstCall: no attempt runs.)
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	defer cancel()
 	var calls atomic.Int32
 	p := primitives.Func[int, int](func(ctx context.Context, int2 int) (int, error) {
 		calls.Add(1)
+		cancel()
 		return 0, ctx.Err()
 	})
 	_, err := recovery.Retry(p, recovery.RetryIf(func(error) bool { return true })).Execute(ctx, 1)

@@ -20,6 +20,8 @@ import (
 // construction when p is nil, d <= 0 or an option is nil.
 //
 // What comes back:
+//   - the context's cause (context.Cause), without calling p, when the
+//     caller's context is already done;
 //   - p's output when it succeeds, even if it returned after the deadline
 //     (a result that arrived is not thrown away);
 //   - when p fails after OUR deadline passed: a *TimeoutError with
@@ -116,6 +118,10 @@ func (t *TimeLimit[In, Out]) Limit() time.Duration { return t.d }
 
 // Execute runs the wrapped primitive under the deadline.
 func (t *TimeLimit[In, Out]) Execute(ctx context.Context, in In) (Out, error) {
+	if err := doneCause(ctx); err != nil {
+		var zero Out
+		return zero, err
+	}
 	tracer, traced := t.cfg.telemetry.Tracer()
 	if !traced {
 		return t.execute(ctx, in, nil)
