@@ -2,8 +2,13 @@ package local
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -113,4 +118,76 @@ None`)
 		t.Fatalf("host kept %d bytes of results (%d results), limit %d", total, len(ex.Results), max)
 	}
 	assertHealthy(t, p)
+}
+func TestEscapeHostIPv6LoopbackAndAbstractSocket(t *testing.T) {
+	var accepted atomic.Int32
+	serve := func(ln net.Listener) {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}
+	ln6, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln6.Close()
+	go serve(ln6)
+	name := "ttadev-probe-" + rand.Text()
+	lnu, err := net.Listen("unix", "@"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lnu.Close()
+	go serve(lnu)
+
+	p := sharedProvider(t)
+	s := newSandbox(t, p, sandbox.CreateOptions{})
+	ex := run(t, s, fmt.Sprintf("import socket\nsocket.create_connection(('::1', %d), timeout=2)", ln6.Addr().(*net.TCPAddr).Port))
+	if ex.Error == nil {
+		t.Error("connecting to the host's [::1] succeeded")
+	}
+	abstract := fmt.Sprintf("import socket\nc = socket.socket(socket.AF_UNIX)\nc.settimeout(2)\nc.connect('\\0%s')", name)
+	if ex := run(t, s, abstract); ex.Error == nil {
+		t.Error("connecting to the host's abstract unix socket succeeded")
+	}
+	// Even with the host's network, abstract unix sockets of the host
+	// (desktop buses, X11, container runtimes) stay out of reach.
+	if !p.Isolation().Has("landlock") {
+		t.Fatal("test needs Landlock")
+	}
+	open := newSandbox(t, p, sandbox.CreateOptions{AllowInternet: true})
+	if ex := run(t, open, abstract); ex.Error == nil {
+		t.Error("with AllowInternet: connecting to the host's abstract unix socket succeeded")
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Fatalf("host listeners accepted %d connections", n)
+	}
+}
+
+func TestEscapeNoPidNamespaceCannotSignalHostProcesses(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("test needs root, to run a host process as the sandbox's uid 65534")
+	}
+	// A host process with the very uid the sandbox runs as at level "none".
+	victim := exec.Command("/bin/sleep", "60")
+	victim.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { victim.Process.Kill(); victim.Wait() }()
+	p := newProvider(t, withLevel(levelNone))
+	if !p.Isolation().Has("landlock") {
+		t.Fatal("test needs Landlock")
+	}
+	s := newSandbox(t, p, sandbox.CreateOptions{})
+	ex := run(t, s, fmt.Sprintf("import os, signal\nos.kill(%d, signal.SIGKILL)", victim.Process.Pid))
+	time.Sleep(50 * time.Millisecond)
+	if ex.Error == nil || !alive(victim.Process.Pid) {
+		t.Fatalf("the sandbox killed host process %d (error %+v)", victim.Process.Pid, ex.Error)
+	}
 }

@@ -64,6 +64,14 @@ func applyLandlock(rules []landlockRule, denyTCP bool) (int, error) {
 	if denyTCP && abi >= 4 {
 		attr.accessNet = unix.LANDLOCK_ACCESS_NET_CONNECT_TCP
 	}
+	if abi >= 6 {
+		// Abstract unix sockets and signals stay within the sandbox even
+		// where no network or pid namespace separates it from the host
+		// (AllowInternet, the "none" level): no reaching a desktop bus or
+		// container runtime on an abstract address, no killing host
+		// processes that share the sandbox's uid.
+		attr.scoped = unix.LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | unix.LANDLOCK_SCOPE_SIGNAL
+	}
 	fd, _, e := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr), 0)
 	if e != 0 {
 		return abi, fmt.Errorf("landlock_create_ruleset: %w", e)
