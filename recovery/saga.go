@@ -45,9 +45,11 @@ func Step[T any](action, compensate primitives.Primitive[T, T]) SagaStep[T] {
 // Compensations run under context.WithoutCancel(ctx): they keep the
 // context's values (workflow, trace) but not its cancellation or deadline,
 // because a cancelled request is exactly when undoing matters. Give a
-// compensation its own [Timeout] if it might hang. A panic in a
-// compensation is returned as a *primitives.PanicError among the
-// compensation failures, so the remaining compensations still run.
+// compensation its own [Timeout] if it might hang. A panic in a step is
+// that step's failure (a *primitives.PanicError), so the completed steps
+// are still undone; a panic in a compensation is returned as a
+// *primitives.PanicError among the compensation failures, so the remaining
+// compensations still run.
 //
 // On failure Execute returns a *SagaError carrying the failed step and
 // every compensation failure; errors.Is and errors.As reach them all. The
@@ -135,10 +137,10 @@ func (s *SagaFlow[T]) run(ctx context.Context, in T, tracer trace.Tracer) (T, er
 		} else if tracer != nil {
 			sctx, span := observability.StartSpan(ctx, tracer, s.stepNames[i],
 				attribute.Int(observability.AttrSagaStep, i))
-			out, err = st.action.Execute(sctx, cur)
+			out, err = runGuarded(sctx, st.action, cur)
 			observability.End(span, err)
 		} else {
-			out, err = st.action.Execute(ctx, cur)
+			out, err = runGuarded(ctx, st.action, cur)
 		}
 		if err != nil {
 			var zero T
@@ -164,7 +166,7 @@ func (s *SagaFlow[T]) compensate(ctx context.Context, failed int, cause error, i
 			jctx, span = observability.StartSpan(jctx, tracer, s.compNames[j],
 				attribute.Int(observability.AttrSagaStep, j))
 		}
-		err := runCompensation(jctx, comp, inputs[j])
+		_, err := runGuarded(jctx, comp, inputs[j])
 		observability.End(span, err)
 		if err != nil {
 			serr.CompensationErrors = append(serr.CompensationErrors, &CompensationError{Step: j, Err: err})
@@ -175,14 +177,14 @@ func (s *SagaFlow[T]) compensate(ctx context.Context, failed int, cause error, i
 	return serr
 }
 
-func runCompensation[T any](ctx context.Context, comp primitives.Primitive[T, T], in T) (err error) {
+// runGuarded runs p, returning a panic as a *primitives.PanicError.
+func runGuarded[T any](ctx context.Context, p primitives.Primitive[T, T], in T) (out T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &primitives.PanicError{Value: r, Stack: debug.Stack()}
 		}
 	}()
-	_, err = comp.Execute(ctx, in)
-	return err
+	return p.Execute(ctx, in)
 }
 
 type compensatedOutputKey struct{}
