@@ -22,7 +22,11 @@ type config struct {
 }
 
 func newConfig(opts []Option) config {
-	var c config
+	return config{}.with(opts)
+}
+
+// with returns c with opts applied on top of it.
+func (c config) with(opts []Option) config {
 	for _, o := range opts {
 		if o == nil {
 			panic("primitives: nil Option")

@@ -49,11 +49,12 @@ type Fanout[In, Out any] struct {
 	cfg      config
 }
 
-// With returns a copy configured by opts ([MaxConcurrency], [CollectAll],
-// telemetry options).
+// With returns a copy with opts ([MaxConcurrency], [CollectAll], telemetry
+// options) added to the options it already has (a later option overrides
+// an earlier one of the same kind).
 func (p *Fanout[In, Out]) With(opts ...Option) *Fanout[In, Out] {
 	cp := *p
-	cp.cfg = newConfig(opts)
+	cp.cfg = p.cfg.with(opts)
 	return &cp
 }
 

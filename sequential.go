@@ -44,10 +44,11 @@ type Chain[T any] struct {
 	cfg   config
 }
 
-// With returns a copy of the chain configured by opts.
+// With returns a copy of the chain with opts added to the options it
+// already has (a later option overrides an earlier one of the same kind).
 func (c *Chain[T]) With(opts ...Option) *Chain[T] {
 	cp := *c
-	cp.cfg = newConfig(opts)
+	cp.cfg = c.cfg.with(opts)
 	return &cp
 }
 
