@@ -42,7 +42,8 @@
 //     time zone, name service, TLS and Python configuration only — no
 //     shadow, sudoers or ssh files, and synthetic passwd and group), a
 //     private writable /work (the current and home directory), a private
-//     /tmp and /dev/shm of bounded size, a /proc of the sandbox's own pid
+//     /tmp and /dev/shm, all three tmpfs of bounded size and file count
+//     (WithWorkDirSize, WithTmpSize: memory, never the host's disk), a /proc of the sandbox's own pid
 //     namespace and a minimal /dev (null, zero, full, random, urandom);
 //     the root itself is read-only;
 //   - pid, network, IPC, UTS and cgroup namespaces ("pidns", "netns",

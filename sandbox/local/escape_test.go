@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -190,4 +191,24 @@ func TestEscapeNoPidNamespaceCannotSignalHostProcesses(t *testing.T) {
 	if ex.Error == nil || !alive(victim.Process.Pid) {
 		t.Fatalf("the sandbox killed host process %d (error %+v)", victim.Process.Pid, ex.Error)
 	}
+}
+func TestEscapeWorkDirIsBounded(t *testing.T) {
+	p := newProvider(t, WithWorkDirSize(8<<20))
+	s := newSandbox(t, p, sandbox.CreateOptions{})
+	ex := run(t, s, `chunk = b'x' * (1 << 20)
+for i in range(32):
+    with open('/work/f%d' % i, 'wb') as f:
+        f.write(chunk)`)
+	if ex.Error == nil || !strings.Contains(ex.Error.Value, "No space left") {
+		t.Fatalf("writing 32 MiB into an 8 MiB work dir: error %+v", ex.Error)
+	}
+	// Many small files: the inode count is bounded too.
+	ex = run(t, s, `import os
+for i in range(1 << 20):
+    os.close(os.open('/work/n%d' % i, os.O_CREAT | os.O_WRONLY))`)
+	if ex.Error == nil {
+		t.Fatal("a million files created in /work")
+	}
+	mustSucceed(t, s, "import os\nfor f in os.listdir('/work'): os.unlink('/work/' + f)\nopen('/work/ok', 'w').write('fine')")
+	assertHealthy(t, p)
 }

@@ -235,21 +235,22 @@ func probeOnceWith(workRoot string, p plan) (*initproc.Report, error) {
 // initConfig builds the init's configuration for one sandbox.
 func initConfig(p plan, d dirs, netns bool, roBinds []string, env []string) initproc.Config {
 	cfg := initproc.Config{
-		Mount:    p.mount,
-		RootDir:  d.root,
-		WorkDir:  d.work,
-		TmpDir:   d.tmp,
-		ROBinds:  roBinds,
-		TmpBytes: DefaultTmpSize,
-		NetNS:    netns,
-		UTS:      p.cloneflags&syscall.CLONE_NEWUTS != 0,
-		PidNS:    p.cloneflags&syscall.CLONE_NEWPID != 0,
-		DropUID:  p.dropUID,
-		DropGID:  p.dropGID,
-		Seccomp:  p.seccomp,
-		Landlock: p.landlock,
-		Env:      env,
-		Dir:      "/work",
+		Mount:     p.mount,
+		RootDir:   d.root,
+		WorkDir:   d.work,
+		TmpDir:    d.tmp,
+		ROBinds:   roBinds,
+		TmpBytes:  DefaultTmpSize,
+		WorkBytes: DefaultWorkDirSize,
+		NetNS:     netns,
+		UTS:       p.cloneflags&syscall.CLONE_NEWUTS != 0,
+		PidNS:     p.cloneflags&syscall.CLONE_NEWPID != 0,
+		DropUID:   p.dropUID,
+		DropGID:   p.dropGID,
+		Seccomp:   p.seccomp,
+		Landlock:  p.landlock,
+		Env:       env,
+		Dir:       "/work",
 	}
 	if !netns {
 		// Without a network namespace: refuse IP sockets unless the caller

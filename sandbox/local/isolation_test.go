@@ -125,6 +125,7 @@ func TestOptionsPanicOnInvalidValues(t *testing.T) {
 		"WithMaxProcesses":   func() { WithMaxProcesses(0) },
 		"WithMaxOpenFiles":   func() { WithMaxOpenFiles(-5) },
 		"WithTmpSize":        func() { WithTmpSize(0) },
+		"WithWorkDirSize":    func() { WithWorkDirSize(-1) },
 		"WithMaxOutputBytes": func() { WithMaxOutputBytes(0) },
 		"WithDefaultTimeout": func() { WithDefaultTimeout(0) },
 		"WithInterpreter":    func() { WithInterpreter("") },

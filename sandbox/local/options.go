@@ -9,12 +9,13 @@ import (
 
 // Defaults of the options.
 const (
-	DefaultMemoryLimit    = 1 << 30  // RLIMIT_AS of the worker: 1 GiB of address space
-	DefaultMaxFileSize    = 64 << 20 // RLIMIT_FSIZE: 64 MiB per file
-	DefaultMaxProcesses   = 64       // RLIMIT_NPROC: processes and threads
-	DefaultMaxOpenFiles   = 256      // RLIMIT_NOFILE
-	DefaultTmpSize        = 64 << 20 // size of the /tmp and /dev/shm tmpfs
-	DefaultMaxOutputBytes = 1 << 20  // stdout+stderr bytes kept per execution
+	DefaultMemoryLimit    = 1 << 30   // RLIMIT_AS of the worker: 1 GiB of address space
+	DefaultMaxFileSize    = 64 << 20  // RLIMIT_FSIZE: 64 MiB per file
+	DefaultMaxProcesses   = 64        // RLIMIT_NPROC: processes and threads
+	DefaultMaxOpenFiles   = 256       // RLIMIT_NOFILE
+	DefaultTmpSize        = 64 << 20  // size of the /tmp and /dev/shm tmpfs
+	DefaultWorkDirSize    = 256 << 20 // size of the /work tmpfs
+	DefaultMaxOutputBytes = 1 << 20   // stdout+stderr bytes kept per execution
 	DefaultTimeout        = 30 * time.Second
 	defaultStartTimeout   = 10 * time.Second
 	defaultInterruptGrace = 100 * time.Millisecond
@@ -27,6 +28,7 @@ type config struct {
 	maxProcesses   int
 	maxOpenFiles   int
 	tmpSize        int64
+	workSize       int64
 	maxOutput      int
 	timeout        time.Duration
 	startTimeout   time.Duration
@@ -44,6 +46,7 @@ func defaultConfig() config {
 		maxProcesses:   DefaultMaxProcesses,
 		maxOpenFiles:   DefaultMaxOpenFiles,
 		tmpSize:        DefaultTmpSize,
+		workSize:       DefaultWorkDirSize,
 		maxOutput:      DefaultMaxOutputBytes,
 		timeout:        DefaultTimeout,
 		startTimeout:   defaultStartTimeout,
@@ -110,6 +113,17 @@ func WithMaxOpenFiles(n int) Option {
 func WithTmpSize(bytes int64) Option {
 	mustPositive("WithTmpSize", bytes)
 	return func(c *config) { c.tmpSize = bytes }
+}
+
+// WithWorkDirSize sets the size of /work, a tmpfs (memory, not the
+// host's disk) private to the sandbox, with one file allowed per 4 KiB.
+// Writes beyond it fail with ENOSPC. Default DefaultWorkDirSize. Without
+// a mount namespace (the "none" level) /work is a directory on the host's
+// disk and only the per-file limit (WithMaxFileSize) applies. It panics
+// if bytes is not positive.
+func WithWorkDirSize(bytes int64) Option {
+	mustPositive("WithWorkDirSize", bytes)
+	return func(c *config) { c.workSize = bytes }
 }
 
 // WithMaxOutputBytes bounds the stdout and stderr bytes kept per

@@ -133,6 +133,7 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 		cfg.BlockInet, cfg.LandlockNet = false, false
 	}
 	cfg.TmpBytes = p.cfg.tmpSize
+	cfg.WorkBytes = p.cfg.workSize
 	cfg.Interpreter = p.interpreter
 	cfg.Args = p.workerArgs()
 	c, err := startChild(p.plan, cfg, netns)

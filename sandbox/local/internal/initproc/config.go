@@ -29,9 +29,12 @@ type Config struct {
 	TmpDir   string   `json:"tmp_dir"`   // host path of the private temp dir (used without a mount namespace)
 	ROBinds  []string `json:"ro_binds"`  // extra host paths bound read-only at the same place
 	TmpBytes int64    `json:"tmp_bytes"` // size of the /tmp tmpfs
-	NetNS    bool     `json:"net_ns"`    // in a new network namespace: bring lo up
-	UTS      bool     `json:"uts"`       // in a new UTS namespace: set the hostname
-	PidNS    bool     `json:"pid_ns"`    // process 1 of a new pid namespace
+	// WorkBytes is the size of the tmpfs mounted at /work (with a mount
+	// namespace; WorkDir is then not used inside).
+	WorkBytes int64 `json:"work_bytes"`
+	NetNS     bool  `json:"net_ns"` // in a new network namespace: bring lo up
+	UTS       bool  `json:"uts"`    // in a new UTS namespace: set the hostname
+	PidNS     bool  `json:"pid_ns"` // process 1 of a new pid namespace
 
 	DropUID int `json:"drop_uid"` // >= 0: switch to this uid/gid before starting the worker (no user namespace)
 	DropGID int `json:"drop_gid"`

@@ -78,10 +78,17 @@ func buildRoot(cfg *Config) error {
 			return err
 		}
 	}
-	if err := bindDir(cfg.WorkDir, root+"/work", false); err != nil {
-		return err
+	// /work is a tmpfs of bounded size and file count, not a directory of
+	// the host's disk: code cannot fill the host's file system.
+	owner := 0
+	if cfg.DropUID >= 0 {
+		owner = cfg.DropUID
 	}
-	tmpOpts := fmt.Sprintf("size=%d,mode=1777", cfg.TmpBytes)
+	workOpts := fmt.Sprintf("size=%d,nr_inodes=%d,mode=0700,uid=%d,gid=%d", cfg.WorkBytes, inodes(cfg.WorkBytes), owner, max(cfg.DropGID, 0))
+	if err := unix.Mount("tmpfs", root+"/work", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, workOpts); err != nil {
+		return fmt.Errorf("mount /work: %w", err)
+	}
+	tmpOpts := fmt.Sprintf("size=%d,nr_inodes=%d,mode=1777", cfg.TmpBytes, inodes(cfg.TmpBytes))
 	if err := unix.Mount("tmpfs", root+"/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOpts); err != nil {
 		return fmt.Errorf("mount /tmp: %w", err)
 	}
@@ -107,6 +114,13 @@ func buildRoot(cfg *Config) error {
 		return fmt.Errorf("remount root read-only: %w", err)
 	}
 	return nil
+}
+
+// inodes bounds the files of a tmpfs of size bytes (one per 4 KiB, at
+// least 1024): without it a tmpfs allows millions of empty files, each
+// costing kernel memory the size limit does not count.
+func inodes(size int64) int64 {
+	return max(size/4096, 1024)
 }
 
 func buildEtc(root string) error {
@@ -177,7 +191,7 @@ func buildDev(root string, shmBytes int64) error {
 	if err := os.Mkdir(dev+"/shm", 0o1777); err != nil {
 		return err
 	}
-	opts := fmt.Sprintf("size=%d,mode=1777", shmBytes)
+	opts := fmt.Sprintf("size=%d,nr_inodes=%d,mode=1777", shmBytes, inodes(shmBytes))
 	if err := unix.Mount("tmpfs", dev+"/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, opts); err != nil {
 		return fmt.Errorf("mount /dev/shm: %w", err)
 	}
