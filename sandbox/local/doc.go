@@ -117,6 +117,26 @@
 // not cover (CPU time on a busy machine, page cache, the kernel's own
 // memory; RLIMIT_AS bounds virtual memory, not resident memory, and
 // there is no cgroup limit) can still hurt the host or other sandboxes.
+//
+// The worker shares its interpreter with the code it runs. Code can read
+// the current run's nonce from the worker's frames, forge end markers and
+// result events, patch the worker or leave threads and background
+// processes behind: what a sandbox reports is only as trustworthy as the
+// code it ran (the host stays safe: output and results are bounded, and
+// a desynchronised or silent worker ends in a timeout). Reset, and so a
+// stateless sandbox.Pool, gives a fresh namespace, not a fresh worker:
+// patched worker code, threads, background processes and files in /work
+// survive it and can observe or alter the next runs, including their
+// RunOptions.Env. Do not share a sandbox, or a pool, between users who
+// distrust each other; close it instead.
+//
+// The degraded levels are weaker. Without a pid namespace ("none") the
+// init runs as the sandbox's uid, so code can kill it and leave
+// processes that outlive Close, /work is on the host's disk (bounded
+// per file only), and host processes are visible in /proc. At "rootns"
+// and "none" every sandbox runs as host uid 65534, so RLIMIT_NPROC
+// counts the processes of all of them together.
+//
 // The local sandbox is meant for code that is untrusted but not targeted
 // at you: model-written code, tests, CI, a laptop. For hostile
 // multi-tenant load use E2B (integrations/e2b), which gives each sandbox
