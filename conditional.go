@@ -13,7 +13,8 @@ import (
 // and otherwise runs the optional else primitive; with no else the input
 // passes through unchanged. It panics at construction when cond or then is
 // nil, when the else primitive is nil, or when more than one else is given.
-// Use [IfElse] when the branches change the type.
+// The context is checked before cond runs and again before the chosen
+// primitive starts. Use [IfElse] when the branches change the type.
 func Conditional[T any](cond func(context.Context, T) bool, then Primitive[T, T], otherwise ...Primitive[T, T]) Primitive[T, T] {
 	mustFunc("Conditional", cond)
 	mustPrimitive("Conditional", "then primitive", then)
@@ -49,10 +50,15 @@ func (c *conditional[In, Out]) Execute(ctx context.Context, in In) (Out, error) 
 		var zero Out
 		return zero, err
 	}
+	next := c.otherwise
 	if c.cond(ctx, in) {
-		return c.then.Execute(ctx, in)
+		next = c.then
 	}
-	return c.otherwise.Execute(ctx, in)
+	if err := cause(ctx); err != nil { // the condition may have taken a while
+		var zero Out
+		return zero, err
+	}
+	return next.Execute(ctx, in)
 }
 
 // RoutingHistoryKey is the WorkflowContext state key under which [Router]
@@ -71,7 +77,8 @@ type RouteDecision struct {
 // names the key and the known routes. A selector error is returned as is.
 // Each decision is appended to the WorkflowContext state under
 // [RoutingHistoryKey] when the context carries one, and is a span
-// ("router", with the key) when tracing is installed.
+// ("router", with the key) when tracing is installed. The context is
+// checked before the selector runs and again before the route starts.
 //
 // It panics at construction when selector is nil, routes is empty, a route
 // is nil, or more than one default is given. The routes map is copied.
@@ -120,6 +127,9 @@ func (r *router[In, Out, K]) Execute(ctx context.Context, in In) (Out, error) {
 	}
 	key, err := r.selector(ctx, in)
 	if err != nil {
+		return zero, err
+	}
+	if err := cause(ctx); err != nil { // the selector may have taken a while
 		return zero, err
 	}
 	p, ok := r.routes[key]
