@@ -346,3 +346,19 @@ func TestTenMegabyteLine(t *testing.T) {
 		}
 	}
 }
+
+// The fake arms a cut while its keepalive goroutine is already writing;
+// run under -race with keepalives every microsecond, this catches any
+// unsynchronised access between the two.
+func TestCutStreamWithFastKeepalives(t *testing.T) {
+	srv := newFake(t, e2btest.WithKeepaliveInterval(time.Microsecond))
+	c := newClient(t, srv)
+	sb := createSandbox(t, c)
+	for range 200 {
+		srv.Inject(e2btest.Fault{Kind: e2btest.CutStream, Op: e2btest.OpExecute, AfterLines: 50})
+		_, err := sb.Execute(ctxTimeout(t, 20*time.Second), "print(1)", e2b.ExecuteOptions{})
+		if !errors.Is(err, e2b.ErrInterrupted) {
+			t.Fatalf("err = %v, want an interrupted execution", err)
+		}
+	}
+}

@@ -290,6 +290,8 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, sb *fakeSandbox
 	}
 	st := newStream(w, s.keepalive)
 	defer st.stop()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
 	if f != nil {
 		switch f.Kind {
 		case KeepaliveOnly:
@@ -313,15 +315,9 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, sb *fakeSandbox
 			st.write(map[string]any{"type": "error", "name": name, "value": "the execution was aborted", "traceback": ""})
 			return
 		case CutStream:
-			st.cutAfter = f.AfterLines
-			if st.cutAfter <= 0 {
-				st.cutAfter = 1
-			}
+			st.cutAfterLines(max(f.AfterLines, 1), cancel)
 		}
 	}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	st.cut = cancel
 	s.run(ctx, st, k, code, env)
 }
 
@@ -429,6 +425,18 @@ func newStream(w http.ResponseWriter, every time.Duration) *stream {
 		}
 	}()
 	return st
+}
+
+// cutAfterLines arms a cut: once n lines went out, the connection is
+// dropped and stop is called. The keepalive goroutine is already writing,
+// so this takes the lock.
+func (st *stream) cutAfterLines(n int, stop context.CancelFunc) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.cutAfter, st.cut = n, stop
+	if st.lines >= n {
+		stop()
+	}
 }
 
 func (st *stream) write(v map[string]any) {
