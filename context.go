@@ -19,9 +19,9 @@ import (
 // pipeline sees the same one, and every span and log record of the module
 // carries its correlation id.
 //
-// The identifiers and metadata are fixed once the context is built; the
-// state store, checkpoints and tags may be changed by any step and are safe
-// for concurrent use.
+// The identifiers, metadata and baggage are fixed once the context is
+// built; the state store and checkpoints may be changed by any step and
+// are safe for concurrent use.
 type WorkflowContext struct {
 	correlationID string
 	workflowID    string
@@ -170,7 +170,8 @@ func (w *WorkflowContext) Set(key string, value any) {
 }
 
 // Update applies f to the current value of key (nil and false when absent)
-// and stores its result, atomically with respect to other state calls.
+// and stores its result, atomically with respect to other state calls. f
+// runs under the state lock: it must not call methods of w.
 func (w *WorkflowContext) Update(key string, f func(old any, ok bool) any) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -13,6 +13,7 @@ type BranchError struct {
 	Err   error
 }
 
+// Error names the branch and its error.
 func (e *BranchError) Error() string {
 	return fmt.Sprintf("parallel branch %d: %v", e.Index, e.Err)
 }
@@ -26,6 +27,7 @@ type StepError struct {
 	Err   error
 }
 
+// Error names the step and its error.
 func (e *StepError) Error() string {
 	return fmt.Sprintf("sequential step %d: %v", e.Index, e.Err)
 }
@@ -41,6 +43,7 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error gives the panic value (the stack is in Stack).
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("panic: %v", e.Value)
 }
@@ -62,6 +65,7 @@ type UnknownRouteError struct {
 	Known []string
 }
 
+// Error names the key and the known routes.
 func (e *UnknownRouteError) Error() string {
 	return fmt.Sprintf("router: no route for key %q (known routes: %s)", e.Key, strings.Join(e.Known, ", "))
 }

@@ -10,8 +10,8 @@
 // # Cost when nothing is installed
 //
 // When no tracer provider has been installed (the OpenTelemetry global is
-// still its built-in delegate, or a no-op provider is given), [Tracing]
-// reports false and callers skip span creation entirely, so instrumented
+// still its built-in delegate, or a no-op provider is given),
+// [Providers.Tracer] reports false and callers skip span creation entirely, so instrumented
 // primitives allocate nothing for observability.
 //
 // # Correlation

@@ -22,16 +22,17 @@ type RetryAfterHinter interface {
 	RetryAfter() time.Duration
 }
 
-// IsRetryable reports how the default retry policy classifies err:
-//   - nil, context.Canceled and context.DeadlineExceeded: not retryable (the
-//     caller gave up or its deadline passed);
-//   - an error marked with [Permanent], or an *InvalidInputError: not retryable;
-//   - an error implementing [Retryable]: what it says;
-//   - an error marked with [Transient]: retryable;
+// IsRetryable reports how the default retry policy classifies err, asking
+// in this order:
+//   - nil: not retryable;
+//   - an error in the chain implementing [Retryable] (found with
+//     errors.As, so the outermost one decides): what it says. The
+//     [Permanent] and [Transient] marks, *InvalidInputError and
+//     *TimeoutError implement it, so a Timeout primitive's error is
+//     retryable although it matches context.DeadlineExceeded;
+//   - otherwise context.Canceled and context.DeadlineExceeded: not
+//     retryable (the caller gave up or its deadline passed);
 //   - anything else: retryable (an unknown failure may be transient).
-//
-// The markers are searched with errors.As, so the first one found in the
-// chain decides.
 func IsRetryable(err error) bool {
 	if err == nil {
 		return false
@@ -96,6 +97,7 @@ type InvalidInputError struct {
 	Reason string
 }
 
+// Error names the field (when set) and the reason.
 func (e *InvalidInputError) Error() string {
 	if e.Field == "" {
 		return "invalid input: " + e.Reason

@@ -29,6 +29,8 @@ type TimeoutError struct {
 	Transient bool
 }
 
+// Error names what timed out, the limit and, when it says more than the
+// deadline, the underlying error.
 func (e *TimeoutError) Error() string {
 	op := e.Op
 	if op == "" {
