@@ -161,8 +161,10 @@ func WithDebug(on bool) Option {
 
 // WithHTTPClient makes every request through hc (its transport, proxy and
 // TLS settings). Its Timeout, if set, also bounds execution streams, so
-// leave it 0 and use [WithTimeout] and [WithRequestTimeout]. A nil hc
-// panics.
+// leave it 0 and use [WithTimeout] and [WithRequestTimeout]. Redirects are
+// never followed, whatever hc.CheckRedirect says (a 3xx is an error), so
+// that the key cannot be sent to another host; hc itself is not modified.
+// A nil hc panics.
 func WithHTTPClient(hc *http.Client) Option {
 	if hc == nil {
 		panic("e2b: WithHTTPClient: client is nil")
@@ -330,6 +332,7 @@ func resolve(opts []Option) (config, error) {
 	if c.httpClient == nil {
 		c.httpClient = defaultHTTPClient()
 	}
+	c.httpClient = withoutRedirects(c.httpClient)
 	if c.debug {
 		return c, nil
 	}
@@ -340,6 +343,16 @@ func resolve(opts []Option) (config, error) {
 		return c, &AuthenticationError{Message: "the API key does not have the expected shape (\"e2b_\" followed by hex digits); it was not sent"}
 	}
 	return c, nil
+}
+
+// withoutRedirects returns a copy of hc that does not follow redirects.
+// E2B answers none, and following one would send X-API-Key (which, unlike
+// Authorization, Go forwards to any host) or a sandbox's access tokens to
+// wherever it points. The 3xx itself is returned, hence an error.
+func withoutRedirects(hc *http.Client) *http.Client {
+	cp := *hc
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
 }
 
 func defaultHTTPClient() *http.Client {

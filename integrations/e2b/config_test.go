@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +189,42 @@ func TestInvalidOptionValuesPanic(t *testing.T) {
 	mustPanic(t, "e2b: WithMaxOutputSize", func() { e2b.WithMaxOutputSize(0) })
 	mustPanic(t, "e2b: WithTemplate", func() { e2b.WithTemplate("") })
 	mustPanic(t, "e2b: nil Option", func() { _, _ = e2b.NewClient(nil) })
+}
+
+// A redirect from the API URL must not carry the key (or a sandbox's
+// access token) to another host: the service sends none, and Go's client
+// forwards custom headers such as X-API-Key on redirect. A 3xx is an
+// error, as any status >= 300 is for E2B's SDKs.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	var leaked atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-API-Key") != "" || r.Header.Get("X-Access-Token") != "" {
+			leaked.Add(1)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer elsewhere.Close()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer api.Close()
+	for _, opts := range [][]e2b.Option{
+		{e2b.WithAPIKey(fakeKey), e2b.WithAPIURL(api.URL)},
+		{e2b.WithAPIKey(fakeKey), e2b.WithAPIURL(api.URL), e2b.WithHTTPClient(&http.Client{})},
+	} {
+		c, err := e2b.NewClient(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		killed, err := c.Kill(ctxTimeout(t, 10*time.Second), "sandboxid")
+		if err == nil || killed {
+			t.Fatalf("a redirect was taken for success: killed=%v err=%v", killed, err)
+		}
+		if strings.Contains(err.Error(), fakeKey) {
+			t.Fatalf("key in %q", err)
+		}
+	}
+	if n := leaked.Load(); n != 0 {
+		t.Fatalf("the key was sent to another host %d times", n)
+	}
 }
