@@ -48,14 +48,15 @@ func (lr *lineReader) release() {
 	lr.pooled = false
 }
 
-// next returns the next line without its '\n'. At the end of the stream it
+// next returns the next line without its terminator ("\n" or "\r\n"; the
+// maximum applies to the line without it). At the end of the stream it
 // returns a final unterminated line (if any) first, then the read error
 // (io.EOF for a clean end).
 func (lr *lineReader) next() ([]byte, error) {
 	for {
 		if i := bytes.IndexByte(lr.buf[lr.start+lr.scanned:lr.end], '\n'); i >= 0 {
 			stop := lr.start + lr.scanned + i
-			line := lr.buf[lr.start:stop]
+			line := trimCR(lr.buf[lr.start:stop])
 			lr.start = stop + 1
 			lr.scanned = 0
 			if len(line) > lr.max {
@@ -64,12 +65,12 @@ func (lr *lineReader) next() ([]byte, error) {
 			return line, nil
 		}
 		lr.scanned = lr.end - lr.start
-		if lr.scanned > lr.max {
+		if lr.scanned > lr.max && len(trimCR(lr.buf[lr.start:lr.end])) > lr.max {
 			return nil, ErrLineTooLong
 		}
 		if lr.err != nil {
 			if lr.end > lr.start {
-				line := lr.buf[lr.start:lr.end]
+				line := trimCR(lr.buf[lr.start:lr.end])
 				lr.start, lr.scanned = lr.end, 0
 				return line, nil
 			}
@@ -87,7 +88,7 @@ func (lr *lineReader) fill() {
 	}
 	if lr.end == len(lr.buf) {
 		size := 2 * len(lr.buf)
-		if limit := lr.max + 1; size > limit {
+		if limit := lr.max + 2; size > limit { // a maximal line and "\r\n"
 			size = limit
 		}
 		if size <= len(lr.buf) {
@@ -109,4 +110,12 @@ func (lr *lineReader) fill() {
 	if err != nil {
 		lr.err = err
 	}
+}
+
+// trimCR drops the '\r' of a "\r\n" terminator.
+func trimCR(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		return line[:n-1]
+	}
+	return line
 }

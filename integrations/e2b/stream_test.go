@@ -260,3 +260,24 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A line of exactly the maximum size is accepted whatever ends it: "\n",
+// "\r\n" (the "\r" belongs to the terminator, not the line) or the end of
+// the stream; one byte more is refused.
+func TestLineOfExactlyTheMaximumSize(t *testing.T) {
+	const max = 2048
+	const prefix = `{"type":"stdout","text":"`
+	line := prefix + strings.Repeat("x", max-len(prefix)-2) + `"}`
+	for _, tail := range []string{"\n", "\r\n", "", "\r"} {
+		for _, r := range []io.Reader{strings.NewReader(line + tail), iotest.OneByteReader(strings.NewReader(line + tail))} {
+			d, err := decodeAll(t, r, max, nil)
+			if !errors.Is(err, io.EOF) || len(d.exec.Stdout) != 1 || len(d.exec.Stdout[0].Text) != max-len(prefix)-2 {
+				t.Fatalf("tail %q: err=%v stdout=%d", tail, err, len(d.exec.Stdout))
+			}
+		}
+		long := prefix + strings.Repeat("x", max-len(prefix)-1) + `"}`
+		if _, err := decodeAll(t, strings.NewReader(long+tail), max, nil); !errors.Is(err, ErrLineTooLong) {
+			t.Fatalf("tail %q: a line of max+1 bytes gave %v", tail, err)
+		}
+	}
+}
