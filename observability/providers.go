@@ -27,8 +27,20 @@ type Providers struct {
 }
 
 // globalDelegate is the dynamic type of the tracer provider that the
-// OpenTelemetry API returns before any SDK has been installed.
-var globalDelegate = reflect.TypeOf(otel.GetTracerProvider())
+// OpenTelemetry API returns before any SDK has been installed, or nil when
+// a provider was already installed before this package was initialised
+// (the API then never returns its delegate again).
+var globalDelegate = delegateType(otel.GetTracerProvider())
+
+// delegateType returns the type of tp when tp is the OpenTelemetry API's
+// own global delegate, else nil.
+func delegateType(tp trace.TracerProvider) reflect.Type {
+	t := reflect.TypeOf(tp)
+	if t != nil && t.Kind() == reflect.Pointer && t.Elem().PkgPath() == "go.opentelemetry.io/otel/internal/global" {
+		return t
+	}
+	return nil
+}
 
 // TracerProvider returns the explicit provider, else the global one.
 func (p Providers) tracerProvider() trace.TracerProvider {
@@ -58,7 +70,7 @@ func TracingInstalled(tp trace.TracerProvider) bool {
 	case nil, noop.TracerProvider, *noop.TracerProvider:
 		return false
 	}
-	return reflect.TypeOf(tp) != globalDelegate
+	return globalDelegate == nil || reflect.TypeOf(tp) != globalDelegate
 }
 
 // Meter returns the module's meter from the explicit provider, else from
