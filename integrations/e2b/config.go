@@ -269,8 +269,9 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithPipInstall(true) lets code in the primitive's sandboxes reach the
 // network, which pip install needs (E2B's allow_internet_access). It is
-// used by [NewCodeExecutionPrimitive], whose default is true as in the
-// seed; a Provider sends what sandbox.CreateOptions.AllowInternet says.
+// used by [NewCodeExecutionPrimitive], whose default is false, unlike the
+// seed (see sandbox.WithPipInstall); a Provider sends what
+// sandbox.CreateOptions.AllowInternet says.
 func WithPipInstall(enable bool) Option {
 	return func(c *config) { c.pipInstall = &enable }
 }
