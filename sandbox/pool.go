@@ -190,7 +190,8 @@ func (p *Pool) Run(ctx context.Context, code string, opts RunOptions) (*Executio
 // same sandbox, for example to build state in [SessionMode].
 //
 // Acquire returns [ErrClosed] after Close, ctx's error when ctx ends while
-// waiting or creating, and the provider's error (wrapped, its
+// waiting or creating (a sandbox whose creation completes anyway is kept
+// for the next caller), and the provider's error (wrapped, its
 // classification kept) when creation fails.
 func (p *Pool) Acquire(ctx context.Context) (*Lease, error) {
 	if err := ctx.Err(); err != nil {
@@ -310,7 +311,15 @@ func (p *Pool) create(ctx context.Context) (*Lease, error) {
 		return nil, ErrClosed
 	}
 	p.live[m] = struct{}{}
-	p.busy++
+	// The caller may have left while the provider finished: keep the new
+	// sandbox for the next caller rather than lend it to one whose context
+	// has ended (its first run would fail and discard it).
+	cerr := ctx.Err()
+	if cerr != nil {
+		p.putLocked(m)
+	} else {
+		p.busy++
+	}
 	p.mu.Unlock()
 	if span != nil {
 		span.SetAttributes(attribute.String(observability.AttrSandboxID, m.id))
@@ -319,6 +328,9 @@ func (p *Pool) create(ctx context.Context) (*Lease, error) {
 	observability.Log(ctx, p.cfg.telemetry.Log(), slog.LevelDebug, "sandbox created",
 		slog.String(observability.AttrSandboxID, m.id),
 		slog.String(observability.AttrSandboxProvider, p.provider.Name()))
+	if cerr != nil {
+		return nil, context.Cause(ctx)
+	}
 	return p.lease(m, true), nil
 }
 

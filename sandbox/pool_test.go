@@ -595,3 +595,37 @@ func TestPoolConstructorPanics(t *testing.T) {
 		}()
 	}
 }
+
+// A sandbox whose creation finishes after the caller's context ended is
+// kept for the next caller, and the caller gets its context's error: a
+// fresh sandbox is neither handed to a caller that cannot use it nor
+// thrown away.
+func TestPoolKeepsSandboxCreatedAfterCallerLeft(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	prov := sandboxtest.New(script(nil), sandboxtest.OnCreate(func(_ context.Context, n int, _ sandbox.CreateOptions) error {
+		if n == 1 {
+			cancel() // the caller gives up just as the sandbox becomes ready
+		}
+		return nil
+	}))
+	pool := sandbox.NewPool(prov, sandbox.MaxSandboxes(1))
+	defer closePool(t, pool)
+
+	lease, err := pool.Acquire(ctx)
+	if !errors.Is(err, context.Canceled) {
+		if lease != nil {
+			lease.Release()
+		}
+		t.Fatalf("Acquire with a context that ended during creation: lease=%v err=%v, want context.Canceled", lease != nil, err)
+	}
+	if s := pool.Stats(); s.Idle != 1 || s.InUse != 0 || s.Created != 1 {
+		t.Fatalf("pool stats %+v, want the new sandbox idle", s)
+	}
+	exec, info, err := pool.Run(context.Background(), "print:x", sandbox.RunOptions{})
+	if err != nil || exec.StdoutText() != "x" || info.Created || info.ID != "test-1" {
+		t.Fatalf("next caller: %v %+v, want the sandbox created earlier", err, info)
+	}
+	if s := prov.Stats(); s.Created != 1 || s.Closed != 0 {
+		t.Fatalf("provider stats %+v", s)
+	}
+}
