@@ -386,6 +386,11 @@ func TestFakeValidatesLikeTheService(t *testing.T) {
 	if st, b := post("/execute", `{"language":"python"}`, dp); st != 422 || !strings.Contains(b, "code") {
 		t.Errorf("missing code: %d %s", st, b)
 	}
+	for _, body := range []string{`{"code":null}`, `{"code":1}`} {
+		if st, b := post("/execute", body, dp); st != 422 || !strings.Contains(b, "code") {
+			t.Errorf("%s: code is not a string: %d %s", body, st, b)
+		}
+	}
 	if st, b := post("/execute", `{"code":"1","context_id":"c","language":"python"}`, dp); st != 400 || b != "Only one of context_id or language can be provided" {
 		t.Errorf("both context and language: %d %s", st, b)
 	}

@@ -248,9 +248,16 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, sb *fakeSandbox
 		return
 	}
 	var code string
-	if c, ok := raw["code"]; !ok || json.Unmarshal(c, &code) != nil {
+	c, ok := raw["code"]
+	if !ok {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{
 			{"type": "missing", "loc": []any{"body", "code"}, "msg": "Field required"}}})
+		return
+	}
+	// null is not a string either: the service answers 422 for it too.
+	if string(bytes.TrimSpace(c)) == "null" || json.Unmarshal(c, &code) != nil {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{
+			{"type": "string_type", "loc": []any{"body", "code"}, "msg": "Input should be a valid string"}}})
 		return
 	}
 	var contextID, language *string
