@@ -48,10 +48,15 @@ func (l *Lease) Info() SandboxInfo {
 
 // Run executes code on the leased sandbox (see [Sandbox.Run]). When it
 // returns an error other than an *UnsupportedLanguageError, the lease is
-// marked broken and its sandbox will be closed on release.
+// marked broken and its sandbox will be closed on release. A ctx that has
+// already ended gives its error without touching the sandbox, which stays
+// usable.
 func (l *Lease) Run(ctx context.Context, code string, opts RunOptions) (*Execution, error) {
 	if l.done.Load() {
 		return nil, ErrReleased
+	}
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
 	}
 	exec, err := l.m.sb.Run(ctx, code, opts)
 	if err != nil {

@@ -629,3 +629,33 @@ func TestPoolKeepsSandboxCreatedAfterCallerLeft(t *testing.T) {
 		t.Fatalf("provider stats %+v", s)
 	}
 }
+
+// A run asked for with a context that has already ended does not touch the
+// sandbox, so the sandbox is not discarded for it.
+func TestLeaseRunWithEndedContextKeepsSandbox(t *testing.T) {
+	prov := sandboxtest.New(script(nil))
+	pool := sandbox.NewPool(prov, sandbox.MaxSandboxes(1))
+	defer closePool(t, pool)
+
+	lease, err := pool.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := lease.ID()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := lease.Run(ctx, "sleep:1s", sandbox.RunOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run with an ended context: %v", err)
+	}
+	lease.Release()
+	_, info, err := pool.Run(context.Background(), "print:x", sandbox.RunOptions{})
+	if err != nil || info.ID != id {
+		t.Fatalf("next run: %v on %s, want the same sandbox %s", err, info.ID, id)
+	}
+	if s := pool.Stats(); s.Discarded != 0 || s.Created != 1 {
+		t.Fatalf("pool stats %+v", s)
+	}
+	if n := prov.Stats().Runs; n != 1 {
+		t.Fatalf("the backend saw %d runs, want 1", n)
+	}
+}
