@@ -410,9 +410,15 @@ func (p *Pool) reset(m *member) {
 }
 
 // putLocked makes m available: to the first waiter, else to the idle
-// stack. m is not counted as busy on entry.
+// stack; it retires m instead when the pool is closed or m has reached
+// MaxAge (which a reset may outlast). m is not counted as busy on entry.
 func (p *Pool) putLocked(m *member) {
 	if p.closed {
+		p.retireLocked(m)
+		return
+	}
+	if p.tooOld(m, time.Now()) {
+		p.stats.Rotated++
 		p.retireLocked(m)
 		return
 	}

@@ -659,3 +659,43 @@ func TestLeaseRunWithEndedContextKeepsSandbox(t *testing.T) {
 		t.Fatalf("the backend saw %d runs, want 1", n)
 	}
 }
+
+// A sandbox that reaches MaxAge while being reset is not handed to the
+// caller waiting for it: that caller gets a fresh one.
+func TestPoolRotatesSandboxThatAgedDuringReset(t *testing.T) {
+	resetting := make(chan struct{}, 1)
+	finishReset := make(chan struct{})
+	prov := sandboxtest.New(script(nil), sandboxtest.OnReset(func(*sandboxtest.Sandbox) error {
+		resetting <- struct{}{}
+		<-finishReset
+		return nil
+	}))
+	const maxAge = 30 * time.Millisecond
+	pool := sandbox.NewPool(prov, sandbox.MaxSandboxes(1), sandbox.MaxAge(maxAge))
+	defer closePool(t, pool)
+
+	_, first, err := pool.Run(context.Background(), "print:a", sandbox.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-resetting
+	type result struct {
+		info sandbox.SandboxInfo
+		err  error
+	}
+	second := make(chan result, 1)
+	go func() {
+		_, info, err := pool.Run(context.Background(), "print:b", sandbox.RunOptions{})
+		second <- result{info, err}
+	}()
+	eventually(t, "the second caller to wait", func() bool { return pool.Stats().Waiting == 1 })
+	time.Sleep(time.Until(first.CreatedAt.Add(maxAge + 5*time.Millisecond)))
+	close(finishReset)
+	r := <-second
+	if r.err != nil || r.info.ID == first.ID || !r.info.Created {
+		t.Fatalf("waiting caller got %+v (%v), want a fresh sandbox instead of %s past MaxAge", r.info, r.err, first.ID)
+	}
+	if s := pool.Stats(); s.Rotated != 1 {
+		t.Fatalf("pool stats %+v", s)
+	}
+}
