@@ -223,7 +223,7 @@ func (c *CachePrimitive[In, Out]) load(ctx context.Context, key string, in In, c
 		ttl = c.errorTTL
 	}
 	stored := false
-	if ttl > 0 {
+	if ttl > 0 && c.flight.keep(call) {
 		if serr := c.store.Set(ctx, key, entry[Out]{value: out, err: err}, ttl); serr != nil {
 			if !c.closed.Load() {
 				c.storeFailed(ctx, nil, "set", key, serr)
@@ -291,8 +291,9 @@ func keyHash(key string) string {
 func (c *CachePrimitive[In, Out]) Key(in In) (string, error) { return c.keyOf(in) }
 
 // Invalidate removes the entry stored under key. A run of the inner
-// primitive in flight for key still answers its callers, but its result is
-// not stored.
+// primitive in flight for key still answers the callers already waiting
+// for it, but its result is not stored, and later callers start a fresh
+// run.
 func (c *CachePrimitive[In, Out]) Invalidate(ctx context.Context, key string) error {
 	c.flight.invalidate(key)
 	return c.store.Delete(ctx, key)
@@ -308,7 +309,7 @@ func (c *CachePrimitive[In, Out]) InvalidateInput(ctx context.Context, in In) er
 }
 
 // Purge removes every entry of the store; results of runs in flight are
-// not stored. With a shared store this empties it for every process.
+// not stored, and later callers start fresh runs. With a shared store this empties it for every process.
 func (c *CachePrimitive[In, Out]) Purge(ctx context.Context) error {
 	c.flight.invalidateAll()
 	return c.store.Purge(ctx)

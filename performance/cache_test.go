@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -495,5 +496,79 @@ func TestCacheConcurrentUse(t *testing.T) {
 	s := c.Stats()
 	if s.Hits+s.Misses != 16*500 || s.Size > 16 || s.Loads != uint64(inner.calls.Load()) {
 		t.Fatalf("stats %+v, inner calls %d", s, inner.calls.Load())
+	}
+}
+
+// A caller that arrives after Invalidate does not get the result of a run
+// that started before it: it starts a fresh run, whose result is stored.
+func TestCacheCallerAfterInvalidateDoesNotShareOlderRun(t *testing.T) {
+	release := make(chan struct{})
+	var runs atomic.Int64
+	inner := primitives.Func[string, string](func(ctx context.Context, s string) (string, error) {
+		n := runs.Add(1)
+		if n == 1 {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}
+		return fmt.Sprintf("%s-%d", s, n), nil
+	})
+	c := performance.Cache[string, string](inner)
+	closeCache(t, c)
+	ctx := context.Background()
+	first := make(chan string, 1)
+	go func() {
+		out, _ := c.Execute(ctx, "k")
+		first <- out
+	}()
+	waitFor(t, "the first run to start", func() bool { return runs.Load() == 1 })
+	if err := c.Invalidate(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	later, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	out, err := c.Execute(later, "k")
+	if err != nil || out != "k-2" {
+		t.Fatalf("caller after Invalidate got %q, %v; want a fresh run's k-2", out, err)
+	}
+	close(release)
+	if out := <-first; out != "k-1" {
+		t.Fatalf("first caller got %q", out)
+	}
+	if out, err := c.Execute(ctx, "k"); err != nil || out != "k-2" || runs.Load() != 2 {
+		t.Fatalf("after both runs: %q %v, runs %d; want the fresh result cached", out, err, runs.Load())
+	}
+}
+
+// Close cancels a run that was invalidated while in flight, like any other.
+func TestCacheCloseCancelsInvalidatedRun(t *testing.T) {
+	started := make(chan struct{})
+	cause := make(chan error, 1)
+	inner := primitives.Func[string, string](func(ctx context.Context, s string) (string, error) {
+		close(started)
+		<-ctx.Done()
+		cause <- context.Cause(ctx)
+		return "", ctx.Err()
+	})
+	c := performance.Cache[string, string](inner)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Execute(context.Background(), "k")
+		done <- err
+	}()
+	<-started
+	if err := c.Purge(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-cause; !errors.Is(err, performance.ErrClosed) {
+		t.Fatalf("run cancelled with %v, want ErrClosed", err)
+	}
+	if err := <-done; err == nil {
+		t.Fatal("caller of a cancelled run got no error")
 	}
 }

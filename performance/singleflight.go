@@ -17,8 +17,11 @@ import (
 // So a caller whose context ends leaves at once without failing the others,
 // and work nobody waits for any more stops.
 type flightGroup[Out any] struct {
-	mu     sync.Mutex
-	calls  map[string]*flightCall[Out]
+	mu    sync.Mutex
+	calls map[string]*flightCall[Out]
+	// stale holds the runs invalidated while in flight: no new caller
+	// joins them, but Close still cancels them.
+	stale  map[*flightCall[Out]]struct{}
 	closed bool // set by cancelAll: no new runs start
 }
 
@@ -76,6 +79,7 @@ func (g *flightGroup[Out]) leave(key string, c *flightCall[Out]) {
 		if g.calls[key] == c {
 			delete(g.calls, key)
 		}
+		delete(g.stale, c)
 		c.cancel(errAbandoned)
 	}
 }
@@ -88,26 +92,45 @@ func (g *flightGroup[Out]) finish(key string, c *flightCall[Out]) (keep bool) {
 	if g.calls[key] == c {
 		delete(g.calls, key)
 	}
+	delete(g.stale, c)
+	return !c.noStore
+}
+
+// keep reports whether c's result may still be stored (it was not
+// invalidated).
+func (g *flightGroup[Out]) keep(c *flightCall[Out]) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	return !c.noStore
 }
 
 // invalidate marks the in-flight call for key (if any) so that its result
-// is not kept.
+// is not kept, and detaches it so that later callers start a fresh run
+// instead of sharing one that began before the invalidation.
 func (g *flightGroup[Out]) invalidate(key string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if c := g.calls[key]; c != nil {
-		c.noStore = true
+		g.detachLocked(key, c)
 	}
 }
 
-// invalidateAll marks every in-flight call so that no result is kept.
+// invalidateAll does what invalidate does for every in-flight call.
 func (g *flightGroup[Out]) invalidateAll() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, c := range g.calls {
-		c.noStore = true
+	for key, c := range g.calls {
+		g.detachLocked(key, c)
 	}
+}
+
+func (g *flightGroup[Out]) detachLocked(key string, c *flightCall[Out]) {
+	c.noStore = true
+	delete(g.calls, key)
+	if g.stale == nil {
+		g.stale = make(map[*flightCall[Out]]struct{})
+	}
+	g.stale[c] = struct{}{}
 }
 
 // cancelAll cancels every in-flight run and refuses new ones (Close).
@@ -116,6 +139,9 @@ func (g *flightGroup[Out]) cancelAll(cause error) {
 	defer g.mu.Unlock()
 	g.closed = true
 	for _, c := range g.calls {
+		c.cancel(cause)
+	}
+	for c := range g.stale {
 		c.cancel(cause)
 	}
 }
