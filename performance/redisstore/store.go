@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ttadev/primitives/performance"
 )
 
 // DefaultKeyPrefix is the key prefix used without [KeyPrefix].
@@ -20,8 +22,9 @@ const DefaultKeyPrefix = "primitives:cache:"
 // replaced by their SHA-256.
 const MaxRawKeyLen = 128
 
-// ErrClosed is returned by a closed Store.
-var ErrClosed = errors.New("redisstore: store closed")
+// ErrClosed is returned by a closed Store. It matches performance.ErrClosed,
+// as the performance.Store contract asks.
+var ErrClosed = fmt.Errorf("redisstore: store closed: %w", performance.ErrClosed)
 
 // Store is a performance.Store[[]byte] kept in Redis. It is safe for
 // concurrent use; each operation is one round trip (Purge: one SCAN per

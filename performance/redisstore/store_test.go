@@ -128,6 +128,10 @@ func TestStoreErrorsAndClose(t *testing.T) {
 	if _, _, err := s.Get(ctx, "a"); !errors.Is(err, redisstore.ErrClosed) {
 		t.Fatalf("Get after Close: %v", err)
 	}
+	// The Store contract: calls after Close return performance.ErrClosed.
+	if err := s.Set(ctx, "a", []byte("x"), time.Second); !errors.Is(err, performance.ErrClosed) {
+		t.Fatalf("Set after Close: %v, want it to match performance.ErrClosed", err)
+	}
 }
 
 func TestNewPanics(t *testing.T) {
