@@ -135,8 +135,13 @@ func NewPool(p Provider, opts ...PoolOption) *Pool {
 
 func newPool(p Provider, cfg poolConfig) *Pool {
 	maxAge := cfg.maxAge
-	if lt := cfg.create.Lifetime; lt > 0 && (maxAge == 0 || lt < maxAge) {
-		maxAge = lt
+	if lt := cfg.create.Lifetime; lt > 0 {
+		// Retire a sandbox a twelfth of its lifetime early (the seed's
+		// 3300 s for E2B's one hour), so a run handed to it does not meet
+		// the backend's end of life half way.
+		if early := lt - lt/12; maxAge == 0 || early < maxAge {
+			maxAge = early
+		}
 	}
 	return &Pool{
 		provider: p,

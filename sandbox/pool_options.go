@@ -80,8 +80,10 @@ func MaxSandboxes(n int) Option {
 // needed. The default is [DefaultMaxAge] (the seed's session_max_age of
 // 3300 s); 0 disables rotation by age. A negative d panics.
 //
-// When CreateOptions.Lifetime is set and shorter, the pool rotates at the
-// lifetime instead, so it never hands out a sandbox its backend has ended.
+// When CreateOptions.Lifetime is set, the pool rotates a sandbox once it has
+// lived eleven twelfths of that lifetime (as the seed's 3300 s does for
+// E2B's one hour) if that comes first, so a run is not handed to a sandbox
+// its backend is about to end.
 func MaxAge(d time.Duration) Option {
 	if d < 0 {
 		panic(fmt.Sprintf("sandbox: MaxAge(%s): age must be >= 0", d))

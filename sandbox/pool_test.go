@@ -270,6 +270,27 @@ func TestPoolRotatesAtSandboxLifetime(t *testing.T) {
 	}
 }
 
+// A sandbox close to the end of its lifetime is retired before a run is
+// handed to it, not when the backend ends it mid-run.
+func TestPoolRetiresSandboxBeforeItsLifetimeEnds(t *testing.T) {
+	prov := sandboxtest.New(script(nil))
+	pool := sandbox.NewPool(prov, sandbox.SessionMode(),
+		sandbox.WithCreateOptions(sandbox.CreateOptions{Lifetime: 1200 * time.Millisecond}))
+	defer closePool(t, pool)
+	_, first, err := pool.Run(context.Background(), "print:x", sandbox.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1150 * time.Millisecond) // past 11/12 of the lifetime, before its end
+	_, second, err := pool.Run(context.Background(), "print:x", sandbox.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ID == second.ID {
+		t.Fatal("a sandbox in the last twelfth of its lifetime was handed a run")
+	}
+}
+
 func TestPoolDiscardsSandboxAfterTimeout(t *testing.T) {
 	prov := sandboxtest.New(script(nil))
 	pool := sandbox.NewPool(prov, sandbox.MaxSandboxes(1))
