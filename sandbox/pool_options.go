@@ -106,6 +106,14 @@ func MaxUses(n int) Option {
 // not wait for it) and closes the sandbox if Reset fails. Results then do
 // not depend on which sandbox ran the code or what ran before, which is
 // what caching and retrying assume. This is the default.
+//
+// A fresh interpreter state is not a wall between callers who distrust
+// each other: code can leave behind background processes, threads, files
+// in its work directory or a patched interpreter that Reset does not
+// undo, and that can watch later executions on the same sandbox. When
+// executions come from different tenants, add MaxUses(1) so that each
+// one gets a sandbox of its own (a new local sandbox costs tens of
+// milliseconds; an E2B sandbox, a cold start).
 func Stateless() Option {
 	return poolOption(func(c *poolConfig) { c.stateless = true })
 }
