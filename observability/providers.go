@@ -26,11 +26,17 @@ type Providers struct {
 	Logger         *slog.Logger
 }
 
-// globalDelegate is the dynamic type of the tracer provider that the
-// OpenTelemetry API returns before any SDK has been installed, or nil when
-// a provider was already installed before this package was initialised
-// (the API then never returns its delegate again).
-var globalDelegate = delegateType(otel.GetTracerProvider())
+// globalDelegate is the tracer provider that the OpenTelemetry API returns
+// before any SDK has been installed (a single pointer for the life of the
+// process), or nil when a provider was already installed before this
+// package was initialised (the API then never returns its delegate again).
+var globalDelegate = func() trace.TracerProvider {
+	tp := otel.GetTracerProvider()
+	if delegateType(tp) == nil {
+		return nil
+	}
+	return tp
+}()
 
 // delegateType returns the type of tp when tp is the OpenTelemetry API's
 // own global delegate, else nil.
@@ -66,11 +72,16 @@ func (p Providers) Tracer() (trace.Tracer, bool) {
 // TracingInstalled reports whether tp can record spans: it is neither the
 // OpenTelemetry global delegate with nothing behind it nor a no-op provider.
 func TracingInstalled(tp trace.TracerProvider) bool {
-	switch tp.(type) {
-	case nil, noop.TracerProvider, *noop.TracerProvider:
+	// An interface comparison: the delegate is a pointer, so this never
+	// compares values of a non-comparable provider type.
+	if tp == nil || tp == globalDelegate {
 		return false
 	}
-	return globalDelegate == nil || reflect.TypeOf(tp) != globalDelegate
+	switch tp.(type) {
+	case noop.TracerProvider, *noop.TracerProvider:
+		return false
+	}
+	return true
 }
 
 // Meter returns the module's meter from the explicit provider, else from
