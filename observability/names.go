@@ -55,7 +55,7 @@ const (
 	SpanRateLimit        = "rate_limit"
 )
 
-// Span and metric names of code execution (the seed document's names).
+// Span and metric names of code execution (the names TTA.dev's Python primitive uses).
 // Metric names are given as a Prometheus scrape shows them.
 const (
 	SpanCodeExecution        = "code_execution.execute"

@@ -47,7 +47,7 @@ func MaxEntries(n int) CacheOption {
 	return cacheOptionFunc(func(c *cacheConfig) { c.maxEntries = n })
 }
 
-// KeyFunc sets how an input becomes a cache key (the seed's key_fn), for
+// KeyFunc sets how an input becomes a cache key (TTA.dev's key_fn), for
 // instance func(in CodeInput) string { return in.Code }. Its input type
 // must be the cache's input type: [Cache] panics otherwise. A nil f
 // panics.

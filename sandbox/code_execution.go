@@ -16,14 +16,14 @@ import (
 )
 
 // PrimitiveName is the value of the "primitive" attribute of the log
-// records of [CodeExecution], the seed's name.
+// records of [CodeExecution], TTA.dev's name.
 const PrimitiveName = "CodeExecutionPrimitive"
 
 // backstopGrace is how long past its timeout an execution may take before
 // CodeExecution stops waiting for a backend that failed to enforce it.
 var backstopGrace = 5 * time.Second
 
-// CodeExecution is the seed's code-execution primitive over any
+// CodeExecution is TTA.dev's code-execution primitive over any
 // [Provider]: a primitives.Primitive[CodeInput, CodeOutput] that runs
 // CodeInput.Code in a sandbox from its [Pool] and returns what it printed,
 // its results and its error.
@@ -59,7 +59,7 @@ type CodeExecution struct {
 
 var _ primitives.Primitive[CodeInput, CodeOutput] = (*CodeExecution)(nil)
 
-// NewCodeExecution returns the primitive over p with the seed's defaults:
+// NewCodeExecution returns the primitive over p with TTA.dev's defaults:
 // a 30 s timeout, 10,000 characters of output per stream, no network in
 // the sandboxes (see [WithPipInstall]), and a stateless pool of warm
 // sandboxes rotated after 3300 s. Nothing is created until the first

@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// CodeInput is the input of [CodeExecution], with the seed's schema: code
+// CodeInput is the input of [CodeExecution], with TTA.dev's schema: code
 // (required) and an optional timeout, plus environment variables for this
 // execution only and the language.
 //
-// In JSON, timeout is a number of seconds, as in the seed
+// In JSON, timeout is a number of seconds, as in TTA.dev's Python primitive
 // ({"code": "print(1)", "timeout": 60}); 0 or absent means the primitive's
 // default.
 type CodeInput struct {
@@ -66,7 +66,7 @@ func (in *CodeInput) UnmarshalJSON(data []byte) error {
 }
 
 // CodeOutput is the output of [CodeExecution]. Its first four fields are
-// the seed's schema (success, logs, error, execution_time_ms); the others
+// TTA.dev's schema (success, logs, error, execution_time_ms); the others
 // carry what E2B's execution model adds.
 type CodeOutput struct {
 	// Success is true when the code ran to the end without raising.

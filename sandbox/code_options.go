@@ -17,7 +17,7 @@ type codeOption func(*codeConfig)
 
 func (o codeOption) applyCode(c *codeConfig) { o(c) }
 
-// Defaults of a CodeExecution, as in the seed.
+// Defaults of a CodeExecution, as in TTA.dev's Python primitive.
 const (
 	// DefaultTimeout bounds one execution unless the input or WithTimeout
 	// says otherwise.
@@ -38,7 +38,7 @@ type codeConfig struct {
 	pool          []PoolOption
 }
 
-// WithTimeout sets the default time limit of an execution (the seed's
+// WithTimeout sets the default time limit of an execution (TTA.dev's
 // timeout, 30 s by default); CodeInput.Timeout overrides it per call. When
 // it passes, Execute returns an error matching recovery.ErrTimeout and the
 // sandbox is replaced. d <= 0 panics.
@@ -59,7 +59,7 @@ func WithTemplate(name string) CodeOption {
 // WithPipInstall(true) lets code in the sandboxes reach the network, which
 // `pip install` needs. It overrides CreateOptions.AllowInternet.
 //
-// It is off by default, unlike the seed (whose enable_pip_install defaulted
+// It is off by default, unlike TTA.dev's Python primitive (whose enable_pip_install defaulted
 // to true): code produced by a model or sent by a user should not be able
 // to download programs or send data out unless the application asked for
 // it. Turn it on only when the code must install packages.
@@ -69,7 +69,7 @@ func WithPipInstall(enable bool) CodeOption {
 
 // WithMaxOutputSize sets how many characters (Unicode code points) of each
 // output are kept: stdout, stderr, logs, the text of each result, the
-// error value and the traceback (10,000 by default, as in the seed).
+// error value and the traceback (10,000 by default, as in TTA.dev's Python primitive).
 // Beyond it the text is cut, a visible marker saying how many characters
 // were left out is appended, and CodeOutput.Truncated is set. n <= 0
 // panics.
@@ -91,8 +91,8 @@ func WithPoolOptions(opts ...PoolOption) CodeOption {
 	return codeOption(func(c *codeConfig) { c.pool = append(c.pool, opts...) })
 }
 
-// WithSessionMaxAge is the seed's session_max_age: it is [MaxAge] under the
-// seed's name (3300 s by default). A negative d panics.
+// WithSessionMaxAge is TTA.dev's session_max_age: it is [MaxAge] under
+// TTA.dev's name (3300 s by default). A negative d panics.
 func WithSessionMaxAge(d time.Duration) CodeOption {
 	if d < 0 {
 		panic(fmt.Sprintf("sandbox: WithSessionMaxAge(%s): age must be >= 0", d))

@@ -12,7 +12,7 @@ import (
 	"github.com/ttadev/primitives/observability"
 )
 
-// codeInstruments are the seed's four metrics. The instrument names are
+// codeInstruments are TTA.dev's four metrics. The instrument names are
 // the names a Prometheus scrape shows (the OpenTelemetry Prometheus
 // exporter adds no suffix to a counter already ending in _total nor to a
 // histogram already ending in its unit, _seconds), so the scrape shows

@@ -136,7 +136,7 @@ func NewPool(p Provider, opts ...PoolOption) *Pool {
 func newPool(p Provider, cfg poolConfig) *Pool {
 	maxAge := cfg.maxAge
 	if lt := cfg.create.Lifetime; lt > 0 {
-		// Retire a sandbox a twelfth of its lifetime early (the seed's
+		// Retire a sandbox a twelfth of its lifetime early (TTA.dev's
 		// 3300 s for E2B's one hour), so a run handed to it does not meet
 		// the backend's end of life half way.
 		if early := lt - lt/12; maxAge == 0 || early < maxAge {

@@ -32,7 +32,7 @@ func (o poolOption) applyCode(c *codeConfig) { c.pool = append(c.pool, o) }
 
 // Defaults of a Pool.
 const (
-	// DefaultMaxAge is the seed's session_max_age: a sandbox is replaced
+	// DefaultMaxAge is TTA.dev's session_max_age: a sandbox is replaced
 	// after 55 minutes, before E2B's one-hour lifetime ends.
 	DefaultMaxAge = 3300 * time.Second
 	// maxDefaultSandboxes caps the default bound on large machines.
@@ -77,11 +77,11 @@ func MaxSandboxes(n int) Option {
 
 // MaxAge replaces a sandbox once it is older than d: it is closed when it
 // is returned (or found idle) past that age, and a new one is created when
-// needed. The default is [DefaultMaxAge] (the seed's session_max_age of
+// needed. The default is [DefaultMaxAge] (TTA.dev's session_max_age of
 // 3300 s); 0 disables rotation by age. A negative d panics.
 //
 // When CreateOptions.Lifetime is set, the pool rotates a sandbox once it has
-// lived eleven twelfths of that lifetime (as the seed's 3300 s does for
+// lived eleven twelfths of that lifetime (as TTA.dev's 3300 s does for
 // E2B's one hour) if that comes first, so a run is not handed to a sandbox
 // its backend is about to end.
 func MaxAge(d time.Duration) Option {
@@ -119,10 +119,10 @@ func Stateless() Option {
 }
 
 // SessionMode keeps interpreter state (variables, imports) across the
-// executions of a sandbox, like a Jupyter kernel, as the seed did with its
+// executions of a sandbox, like a Jupyter kernel, as TTA.dev's Python primitive did with its
 // single sandbox. With more than one sandbox, successive Run calls may land
 // on different sandboxes; pin one with [Pool.Acquire], or use
-// MaxSandboxes(1) to reproduce the seed exactly.
+// MaxSandboxes(1) to reproduce TTA.dev's behaviour exactly.
 func SessionMode() Option {
 	return poolOption(func(c *poolConfig) { c.stateless = false })
 }

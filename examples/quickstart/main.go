@@ -3,7 +3,7 @@
 //
 //	go run ./examples/quickstart
 //
-// The pipeline is the seed's composition, Retry(Cache(CodeExecution)):
+// The pipeline is TTA.dev's composition, Retry(Cache(CodeExecution)):
 // infrastructure failures are retried, identical code is served from the
 // cache, and failures of the user's code come back as results.
 package main

@@ -183,7 +183,7 @@ func WithRequestTimeout(d time.Duration) Option {
 }
 
 // WithTimeout sets the execution timeout: how long one execution may run
-// (the seed's timeout). It is the default of the client's executions
+// (TTA.dev's timeout). It is the default of the client's executions
 // (otherwise 300 s) and of the primitive's (otherwise 30 s); a per-call
 // timeout overrides it. It is unrelated to the sandbox's lifetime, see
 // [WithSandboxLifetime]. d <= 0 panics.
@@ -269,15 +269,15 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithPipInstall(true) lets code in the primitive's sandboxes reach the
 // network, which pip install needs (E2B's allow_internet_access). It is
-// used by [NewCodeExecutionPrimitive], whose default is false, unlike the
-// seed (see sandbox.WithPipInstall); a Provider sends what
+// used by [NewCodeExecutionPrimitive], whose default is false, unlike TTA.dev's
+// Python primitive (see sandbox.WithPipInstall); a Provider sends what
 // sandbox.CreateOptions.AllowInternet says.
 func WithPipInstall(enable bool) Option {
 	return func(c *config) { c.pipInstall = &enable }
 }
 
 // WithMaxOutputSize sets how many characters of each output the primitive
-// keeps (default 10,000, as in the seed). n <= 0 panics.
+// keeps (default 10,000, as in TTA.dev's Python primitive). n <= 0 panics.
 func WithMaxOutputSize(n int) Option {
 	if n <= 0 {
 		panic(fmt.Sprintf("e2b: WithMaxOutputSize(%d): size must be > 0", n))

@@ -11,7 +11,7 @@
 //
 // # Entry points
 //
-//   - [NewCodeExecutionPrimitive]: the seed's CodeExecutionPrimitive, a
+//   - [NewCodeExecutionPrimitive]: TTA.dev's CodeExecutionPrimitive, a
 //     primitives.Primitive[sandbox.CodeInput, sandbox.CodeOutput].
 //   - [NewProvider]: a sandbox.Provider for a sandbox.Pool of your own.
 //   - [NewClient]: the protocol client, for direct control.

@@ -4,10 +4,10 @@ import (
 	"github.com/ttadev/primitives/sandbox"
 )
 
-// NewCodeExecutionPrimitive is the seed's CodeExecutionPrimitive on E2B: a
+// NewCodeExecutionPrimitive is TTA.dev's CodeExecutionPrimitive on E2B: a
 // primitives.Primitive[sandbox.CodeInput, sandbox.CodeOutput] running
 // Python in E2B sandboxes taken from a pool (warm reuse, lazy creation,
-// rotation after the session max age). The seed's options map as follows:
+// rotation after the session max age). TTA.dev's options map as follows:
 //
 //	api_key            WithAPIKey (else E2B_API_KEY)
 //	timeout            WithTimeout (execution timeout, default 30 s)
@@ -15,7 +15,7 @@ import (
 //	enable_pip_install WithPipInstall (default off, see below)
 //	max_output_size    WithMaxOutputSize (default 10,000 characters)
 //
-// Unlike the seed, sandboxes get no internet access unless
+// Unlike TTA.dev's Python primitive, sandboxes get no internet access unless
 // WithPipInstall(true) is given, as with the local backend: code from a
 // model should not reach the network unless the application wants it.
 // The sandbox lifetime ([WithSandboxLifetime], default 300 s) is separate
