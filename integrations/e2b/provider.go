@@ -3,6 +3,7 @@ package e2b
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -88,7 +89,9 @@ func (p *Provider) createContextWhenReady(ctx context.Context, sb *Sandbox) (Cod
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return cc, err
+			// The caller gave up: say so (not retryable), naming the
+			// sandbox's last answer.
+			return cc, fmt.Errorf("e2b: waiting for the code interpreter of sandbox %s: %w (last answer: %v)", sb.ID, context.Cause(ctx), err)
 		case <-t.C:
 		}
 		if delay *= 2; delay > time.Second {
