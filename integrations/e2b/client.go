@@ -63,10 +63,15 @@ func (c *Client) telemetry() observability.Providers { return c.cfg.telemetry }
 // errHeaderTimeout and errExecTimeout are cancellation causes that tell
 // a request timeout from an execution timeout and from the caller's own
 // cancellation.
+// errDrained ends the read of what follows end_of_execution.
 var (
 	errHeaderTimeout = errors.New("e2b: request timeout")
 	errExecTimeout   = errors.New("e2b: execution timeout")
+	errDrained       = errors.New("e2b: stream drained")
 )
+
+// drainGrace bounds the read of the stream after end_of_execution.
+const drainGrace = 200 * time.Millisecond
 
 // maxErrorBody bounds how much of an error response is read.
 const maxErrorBody = 64 << 10

@@ -123,8 +123,13 @@ func (s *Sandbox) Execute(ctx context.Context, code string, opts ExecuteOptions)
 		return nil, s.streamError(ctx, xctx, timeout, err, dec)
 	}
 	// Let the connection be reused: the server closes the stream right
-	// after end_of_execution, so little or nothing is left to read.
+	// after end_of_execution, so little or nothing is left to read. A
+	// server that keeps it open does not hold the result back: the read
+	// is cut after a short grace.
+	execTimer.Stop()
+	drain := time.AfterFunc(drainGrace, func() { cancel(errDrained) })
 	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+	drain.Stop()
 	return dec.exec, nil
 }
 

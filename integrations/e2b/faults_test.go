@@ -312,6 +312,51 @@ func TestRequestTimeout(t *testing.T) {
 	}
 }
 
+// A server that keeps the stream open after end_of_execution does not hold
+// the result back until the execution timeout.
+func TestStreamHeldOpenAfterEnd(t *testing.T) {
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		_, _ = w.Write([]byte(`{"type":"number_of_executions","execution_count":1}` + "\n"))
+		_, _ = w.Write([]byte(`{"type":"stdout","text":"done\n"}` + "\n"))
+		_, _ = w.Write([]byte(`{"type":"end_of_execution"}` + "\n"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer ts.Close()
+	defer close(release)
+	c, err := e2b.NewClient(e2b.WithDebug(true), e2b.WithSandboxURL(ts.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := c.CreateSandbox(context.Background(), e2b.CreateParams{})
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ex, err := sb.Execute(context.Background(), "print('done')", e2b.ExecuteOptions{RunOptions: sandbox.RunOptions{Timeout: time.Minute}})
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		done <- result{out: ex.StdoutText()}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil || r.out != "done\n" {
+			t.Fatalf("got %q, %v", r.out, r.err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Execute waited for the server to close a finished stream")
+	}
+}
+
 // TestTenMegabyteLine serves one 10 MB result line: it parses with the
 // default bound, and a smaller bound refuses it with a typed error.
 func TestTenMegabyteLine(t *testing.T) {
