@@ -19,66 +19,31 @@ var sink int
 func BenchmarkDirectCall(b *testing.B) {
 	ctx := context.Background()
 	var p primitives.Primitive[int, int] = trivial
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		out, err := p.Execute(ctx, i)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sink = out
-	}
+	runHappyPath(b, ctx, p)
 }
 
 func BenchmarkRetryHappyPath(b *testing.B) {
 	ctx := context.Background()
 	var p primitives.Primitive[int, int] = recovery.Retry(trivial, recovery.MaxRetries(3), recovery.Exponential())
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		out, err := p.Execute(ctx, i)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sink = out
-	}
+	runHappyPath(b, ctx, p)
 }
 
 func BenchmarkFallbackHappyPath(b *testing.B) {
 	ctx := context.Background()
 	var p primitives.Primitive[int, int] = recovery.Fallback(trivial, trivial)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		out, err := p.Execute(ctx, i)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sink = out
-	}
+	runHappyPath(b, ctx, p)
 }
 
 func BenchmarkTimeoutHappyPath(b *testing.B) {
 	ctx := context.Background()
 	var p primitives.Primitive[int, int] = recovery.Timeout(trivial, time.Second)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		out, err := p.Execute(ctx, i)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sink = out
-	}
+	runHappyPath(b, ctx, p)
 }
 
 func BenchmarkTimeoutAbandonHappyPath(b *testing.B) {
 	ctx := context.Background()
 	var p primitives.Primitive[int, int] = recovery.Timeout(trivial, time.Second, recovery.AbandonOnDeadline())
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		out, err := p.Execute(ctx, i)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sink = out
-	}
+	runHappyPath(b, ctx, p)
 }
 
 // BenchmarkContextWithTimeoutFloor is the floor Timeout cannot go under:
@@ -102,27 +67,13 @@ func BenchmarkRetryTimeoutFallbackHappyPath(b *testing.B) {
 	ctx := context.Background()
 	var p primitives.Primitive[int, int] = recovery.Retry(
 		recovery.Timeout(recovery.Fallback(trivial, trivial), time.Second))
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		out, err := p.Execute(ctx, i)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sink = out
-	}
+	runHappyPath(b, ctx, p)
 }
 
 func BenchmarkCircuitBreakerClosed(b *testing.B) {
 	ctx := context.Background()
 	var p primitives.Primitive[int, int] = recovery.CircuitBreaker(trivial)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		out, err := p.Execute(ctx, i)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sink = out
-	}
+	runHappyPath(b, ctx, p)
 }
 
 func BenchmarkCircuitBreakerClosedParallel(b *testing.B) {
@@ -155,6 +106,12 @@ func BenchmarkCircuitBreakerOpenFailFast(b *testing.B) {
 func BenchmarkSagaThreeSteps(b *testing.B) {
 	ctx := context.Background()
 	p := recovery.Saga(recovery.Step(trivial, trivial), recovery.Step(trivial, trivial), recovery.Step(trivial, nil))
+	runHappyPath(b, ctx, p)
+}
+
+// runHappyPath measures p on inputs that succeed.
+func runHappyPath(b *testing.B, ctx context.Context, p primitives.Primitive[int, int]) {
+	b.Helper()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		out, err := p.Execute(ctx, i)
