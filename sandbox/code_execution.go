@@ -70,16 +70,22 @@ func NewCodeExecution(p Provider, opts ...CodeOption) *CodeExecution {
 		panic("sandbox: NewCodeExecution: provider is nil")
 	}
 	cc := codeConfig{timeout: DefaultTimeout, maxOutput: DefaultMaxOutputSize}
-	for _, o := range opts {
-		if o == nil {
-			panic("sandbox: NewCodeExecution: nil option")
+	for i, o := range opts {
+		switch o := o.(type) {
+		case codeOption:
+			o(&cc)
+		case poolOption:
+			cc.pool = append(cc.pool, o)
+		case observability.Option:
+			cc.pool = append(cc.pool, o)
+		case nil:
+			panic(fmt.Sprintf("sandbox: NewCodeExecution: option %d is nil", i))
+		default:
+			panic(fmt.Sprintf("sandbox: NewCodeExecution: option %d (%T) is not an option of this package", i, o))
 		}
-		o.applyCode(&cc)
 	}
 	pc := defaultPoolConfig()
-	for _, o := range cc.pool {
-		o.applyPool(&pc)
-	}
+	applyPoolOptions("NewCodeExecution", &pc, cc.pool)
 	if cc.templateSet {
 		pc.create.Template = cc.template
 	}

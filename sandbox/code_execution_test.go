@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"errors"
+	"github.com/ttadev/primitives/observability"
 	"io"
 	"log/slog"
 	"strings"
@@ -15,7 +16,7 @@ import (
 	"github.com/ttadev/primitives/sandbox/sandboxtest"
 )
 
-var quiet = sandbox.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+var quiet = observability.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 func newExec(t testing.TB, prov sandbox.Provider, opts ...sandbox.CodeOption) *sandbox.CodeExecution {
 	t.Helper()

@@ -3,19 +3,21 @@ package sandbox
 import (
 	"fmt"
 	"time"
+
+	"github.com/ttadev/primitives/internal/seal"
 )
 
 // CodeOption configures a [CodeExecution] built by [NewCodeExecution]. Every
-// [Option] (the pool options: MaxSandboxes, MaxAge, SessionMode,
-// WithTelemetry, ...) is also a CodeOption and configures the primitive's
-// pool.
+// [Option] (the pool options: MaxSandboxes, MaxAge, SessionMode, ...) is
+// also a CodeOption and configures the primitive's pool, and so is the
+// telemetry option observability.Option.
 type CodeOption interface {
-	applyCode(*codeConfig)
+	ForCodeExecution(seal.Token)
 }
 
 type codeOption func(*codeConfig)
 
-func (o codeOption) applyCode(c *codeConfig) { o(c) }
+func (codeOption) ForCodeExecution(seal.Token) {}
 
 // Defaults of a CodeExecution, as in TTA.dev's Python primitive.
 const (
@@ -83,9 +85,9 @@ func WithMaxOutputSize(n int) CodeOption {
 // WithPoolOptions configures the primitive's pool with opts; it is the
 // same as passing them to NewCodeExecution directly.
 func WithPoolOptions(opts ...PoolOption) CodeOption {
-	for _, o := range opts {
+	for i, o := range opts {
 		if o == nil {
-			panic("sandbox: WithPoolOptions: nil option")
+			panic(fmt.Sprintf("sandbox: WithPoolOptions: option %d is nil", i))
 		}
 	}
 	return codeOption(func(c *codeConfig) { c.pool = append(c.pool, opts...) })

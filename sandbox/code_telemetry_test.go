@@ -42,7 +42,7 @@ func TestCodeExecutionSpans(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	prov := sandboxtest.New(script(nil))
-	ce := newExec(t, prov, sandbox.WithTelemetry(observability.Providers{TracerProvider: tp}), quiet, sandbox.MaxSandboxes(1))
+	ce := newExec(t, prov, observability.WithProviders(observability.Providers{TracerProvider: tp}), quiet, sandbox.MaxSandboxes(1))
 	ctx := workflowCtx("exec-123")
 
 	code := "print:120"
@@ -102,7 +102,7 @@ func TestCodeExecutionInfrastructureErrorRecordedOnSpan(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	prov := sandboxtest.New(script(nil))
-	ce := newExec(t, prov, sandbox.WithTelemetry(observability.Providers{TracerProvider: tp}), quiet)
+	ce := newExec(t, prov, observability.WithProviders(observability.Providers{TracerProvider: tp}), quiet)
 	if _, err := ce.Execute(context.Background(), sandbox.CodeInput{Code: "block", Timeout: 10 * time.Millisecond}); err == nil {
 		t.Fatal("want a timeout")
 	}
@@ -120,7 +120,7 @@ func TestCodeExecutionMetrics(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	prov := sandboxtest.New(script(nil))
-	ce := newExec(t, prov, sandbox.WithTelemetry(observability.Providers{MeterProvider: mp}), quiet)
+	ce := newExec(t, prov, observability.WithProviders(observability.Providers{MeterProvider: mp}), quiet)
 	ctx := context.Background()
 	for _, in := range []sandbox.CodeInput{
 		{Code: "print:a"},
@@ -188,7 +188,7 @@ func TestCodeExecutionPrometheusScrape(t *testing.T) {
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
 	prov := sandboxtest.New(script(nil))
-	ce := newExec(t, prov, sandbox.WithTelemetry(observability.Providers{MeterProvider: mp}), quiet)
+	ce := newExec(t, prov, observability.WithProviders(observability.Providers{MeterProvider: mp}), quiet)
 	ctx := context.Background()
 	_, _ = ce.Execute(ctx, sandbox.CodeInput{Code: "print:a"})
 	_, _ = ce.Execute(ctx, sandbox.CodeInput{Code: "raise:E:x"})
@@ -241,7 +241,7 @@ func TestCodeExecutionLogRecord(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
 	prov := sandboxtest.New(script(nil))
-	ce := newExec(t, prov, sandbox.WithLogger(logger))
+	ce := newExec(t, prov, observability.WithLogger(logger))
 	code := "print:hello"
 	if _, err := ce.Execute(workflowCtx("exec-123"), sandbox.CodeInput{Code: code}); err != nil {
 		t.Fatal(err)

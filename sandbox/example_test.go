@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"fmt"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // The seed's first example, on the embedded local sandbox: no account, no
 // key, no network.
 func ExampleNewCodeExecution() {
-	prov, err := local.New(local.WithLogger(slog.New(slog.DiscardHandler)))
+	prov, err := local.New(observability.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -23,7 +24,7 @@ func ExampleNewCodeExecution() {
 	defer prov.Close()
 	exec := sandbox.NewCodeExecution(prov,
 		sandbox.WithTimeout(30*time.Second),
-		sandbox.WithLogger(slog.New(slog.DiscardHandler)))
+		observability.WithLogger(slog.New(slog.DiscardHandler)))
 	defer exec.Close(context.Background())
 
 	out, err := exec.Execute(context.Background(), sandbox.CodeInput{Code: `
@@ -50,13 +51,13 @@ print(factorial(5))
 // The seed's composition: retry infrastructure failures, cache results by
 // code.
 func ExampleCodeExecution_pipeline() {
-	prov, err := local.New(local.WithLogger(slog.New(slog.DiscardHandler)))
+	prov, err := local.New(observability.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer prov.Close()
-	exec := sandbox.NewCodeExecution(prov, sandbox.WithLogger(slog.New(slog.DiscardHandler)))
+	exec := sandbox.NewCodeExecution(prov, observability.WithLogger(slog.New(slog.DiscardHandler)))
 	defer exec.Close(context.Background())
 
 	cached := performance.Cache[sandbox.CodeInput, sandbox.CodeOutput](exec, performance.TTL(time.Hour),

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"github.com/ttadev/primitives/observability"
 	"io"
 	"log/slog"
 	"strings"
@@ -40,7 +41,7 @@ func TestBackstopTurnsAHangIntoATimeout(t *testing.T) {
 	backstopGrace = 10 * time.Millisecond
 	defer func() { backstopGrace = old }()
 
-	ce := NewCodeExecution(deafProvider{}, WithTimeout(10*time.Millisecond), WithLogger(discard))
+	ce := NewCodeExecution(deafProvider{}, WithTimeout(10*time.Millisecond), observability.WithLogger(discard))
 	defer ce.Close(context.Background())
 	_, err := ce.Execute(context.Background(), CodeInput{Code: "x"})
 	var te *recovery.TimeoutError
@@ -51,7 +52,7 @@ func TestBackstopTurnsAHangIntoATimeout(t *testing.T) {
 	// The caller's own cancellation is not reported as a timeout.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 	defer cancel()
-	ce2 := NewCodeExecution(deafProvider{}, WithTimeout(time.Hour), WithLogger(discard))
+	ce2 := NewCodeExecution(deafProvider{}, WithTimeout(time.Hour), observability.WithLogger(discard))
 	defer ce2.Close(context.Background())
 	_, err = ce2.Execute(ctx, CodeInput{Code: "x"})
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, recovery.ErrTimeout) {

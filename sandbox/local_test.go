@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"errors"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"slices"
 	"strings"
@@ -27,7 +28,7 @@ var (
 
 func localProvider(t testing.TB) *local.Provider {
 	t.Helper()
-	localOnce.Do(func() { localProv, localErr = local.New(local.WithLogger(slog.New(slog.DiscardHandler))) })
+	localOnce.Do(func() { localProv, localErr = local.New(observability.WithLogger(slog.New(slog.DiscardHandler))) })
 	if localErr != nil {
 		t.Fatalf("local.New: %v", localErr)
 	}

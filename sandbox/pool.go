@@ -124,12 +124,7 @@ func NewPool(p Provider, opts ...PoolOption) *Pool {
 		panic("sandbox: NewPool: provider is nil")
 	}
 	cfg := defaultPoolConfig()
-	for _, o := range opts {
-		if o == nil {
-			panic("sandbox: NewPool: nil option")
-		}
-		o.applyPool(&cfg)
-	}
+	applyPoolOptions("NewPool", &cfg, opts)
 	return newPool(p, cfg)
 }
 

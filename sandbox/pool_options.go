@@ -2,22 +2,23 @@ package sandbox
 
 import (
 	"fmt"
-	"log/slog"
 	"maps"
 	"runtime"
 	"time"
 
+	"github.com/ttadev/primitives/internal/seal"
 	"github.com/ttadev/primitives/observability"
 )
 
-// PoolOption configures a [Pool] built by [NewPool].
+// PoolOption configures a [Pool] built by [NewPool]: the options of this
+// file, and the telemetry options of package observability.
 type PoolOption interface {
-	applyPool(*poolConfig)
+	ForPool(seal.Token)
 }
 
 // Option configures both a [Pool] and a [CodeExecution]: given to
 // [NewCodeExecution], it configures the pool the primitive creates. Every
-// option of this file is an Option.
+// option of this file is an Option, and so is observability.Option.
 type Option interface {
 	PoolOption
 	CodeOption
@@ -27,8 +28,24 @@ type Option interface {
 // to the primitive's pool.
 type poolOption func(*poolConfig)
 
-func (o poolOption) applyPool(c *poolConfig) { o(c) }
-func (o poolOption) applyCode(c *codeConfig) { c.pool = append(c.pool, o) }
+func (poolOption) ForPool(seal.Token)          {}
+func (poolOption) ForCodeExecution(seal.Token) {}
+
+// applyPoolOptions applies opts to c, panicking on a nil or foreign option.
+func applyPoolOptions(constructor string, c *poolConfig, opts []PoolOption) {
+	for i, o := range opts {
+		switch o := o.(type) {
+		case poolOption:
+			o(c)
+		case observability.Option:
+			o.ApplyTo(&c.telemetry)
+		case nil:
+			panic(fmt.Sprintf("sandbox: %s: option %d is nil", constructor, i))
+		default:
+			panic(fmt.Sprintf("sandbox: %s: option %d (%T) is not an option of this package", constructor, i, o))
+		}
+	}
+}
 
 // Defaults of a Pool.
 const (
@@ -134,18 +151,4 @@ func WithCreateOptions(o CreateOptions) Option {
 	o.Env = maps.Clone(o.Env)
 	o.Metadata = maps.Clone(o.Metadata)
 	return poolOption(func(c *poolConfig) { c.create = o })
-}
-
-// WithTelemetry sets the tracer provider, meter provider and logger. Zero
-// fields fall back to the OpenTelemetry globals and slog.Default().
-func WithTelemetry(p observability.Providers) Option {
-	return poolOption(func(c *poolConfig) { c.telemetry = p })
-}
-
-// WithLogger logs through l instead of slog.Default(). A nil l panics.
-func WithLogger(l *slog.Logger) Option {
-	if l == nil {
-		panic("sandbox: WithLogger: logger is nil")
-	}
-	return poolOption(func(c *poolConfig) { c.telemetry.Logger = l })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ttadev/primitives/observability"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -602,7 +603,7 @@ func TestPoolConstructorPanics(t *testing.T) {
 		"MaxSandboxes 0": func() { sandbox.MaxSandboxes(0) },
 		"MaxAge -1":      func() { sandbox.MaxAge(-time.Second) },
 		"MaxUses -1":     func() { sandbox.MaxUses(-1) },
-		"nil logger":     func() { sandbox.WithLogger(nil) },
+		"nil logger":     func() { observability.WithLogger(nil) },
 	} {
 		func() {
 			defer func() {

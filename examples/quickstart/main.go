@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/ttadev/primitives/observability"
 	"io"
 	"log/slog"
 	"os"
@@ -33,7 +34,7 @@ func main() {
 
 func run(w io.Writer) error {
 	quiet := slog.New(slog.DiscardHandler)
-	provider, err := local.New(local.WithLogger(quiet))
+	provider, err := local.New(observability.WithLogger(quiet))
 	if err != nil {
 		return err
 	}
@@ -45,7 +46,7 @@ func run(w io.Writer) error {
 
 	exec := sandbox.NewCodeExecution(provider,
 		sandbox.WithTimeout(10*time.Second),
-		sandbox.WithLogger(quiet))
+		observability.WithLogger(quiet))
 	defer exec.Close(context.Background())
 
 	cached := performance.Cache(exec,

@@ -5,33 +5,44 @@
 package codeexec
 
 import (
-	"log/slog"
+	"fmt"
 	"os"
 	"strings"
 
 	"github.com/ttadev/primitives/integrations/e2b"
+	"github.com/ttadev/primitives/internal/seal"
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/sandbox"
 	"github.com/ttadev/primitives/sandbox/local"
 )
 
-// Option configures [FromEnv].
-type Option func(*config)
+// Option configures [FromEnv]: the options of this package, and the
+// telemetry options of package observability, which reach everything
+// FromEnv builds (the backend, its pool and the primitive) as well as
+// FromEnv's own log record.
+type Option interface {
+	ForFromEnv(seal.Token)
+}
+
+type option func(*config)
+
+func (option) ForFromEnv(seal.Token) {}
 
 type config struct {
-	e2b    []e2b.Option
-	local  []local.Option
-	code   []sandbox.CodeOption
-	logger *slog.Logger
+	e2b       []e2b.Option
+	local     []local.Option
+	code      []sandbox.CodeOption
+	telemetry []observability.Option
 }
 
 // WithE2BOptions applies opts when the E2B backend is chosen.
 func WithE2BOptions(opts ...e2b.Option) Option {
-	return func(c *config) { c.e2b = append(c.e2b, opts...) }
+	return option(func(c *config) { c.e2b = append(c.e2b, opts...) })
 }
 
 // WithLocalOptions applies opts when the local backend is chosen.
 func WithLocalOptions(opts ...local.Option) Option {
-	return func(c *config) { c.local = append(c.local, opts...) }
+	return option(func(c *config) { c.local = append(c.local, opts...) })
 }
 
 // WithCodeOptions applies opts to the primitive whichever backend is
@@ -42,16 +53,7 @@ func WithCodeOptions(opts ...sandbox.CodeOption) Option {
 			panic("codeexec: WithCodeOptions: nil option")
 		}
 	}
-	return func(c *config) { c.code = append(c.code, opts...) }
-}
-
-// WithLogger logs the choice through l instead of slog.Default(). A nil l
-// panics.
-func WithLogger(l *slog.Logger) Option {
-	if l == nil {
-		panic("codeexec: WithLogger: logger is nil")
-	}
-	return func(c *config) { c.logger = l }
+	return option(func(c *config) { c.code = append(c.code, opts...) })
 }
 
 // Backend names, as logged and as returned by the primitive's provider.
@@ -67,22 +69,37 @@ const (
 // e2b.NewClient (a malformed key) or local.New (isolation unavailable, no
 // Python). Close the primitive when done.
 func FromEnv(opts ...Option) (*sandbox.CodeExecution, error) {
-	cfg := config{logger: slog.Default()}
-	for _, o := range opts {
-		if o == nil {
-			panic("codeexec: FromEnv: nil option")
+	var cfg config
+	for i, o := range opts {
+		switch o := o.(type) {
+		case option:
+			o(&cfg)
+		case observability.Option:
+			cfg.telemetry = append(cfg.telemetry, o)
+		case nil:
+			panic(fmt.Sprintf("codeexec: FromEnv: option %d is nil", i))
+		default:
+			panic(fmt.Sprintf("codeexec: FromEnv: option %d (%T) is not an option of this package", i, o))
 		}
-		o(&cfg)
+	}
+	logger := observability.Providers{}.With(cfg.telemetry...).Log()
+	code := cfg.code
+	for _, t := range cfg.telemetry {
+		code = append(code, t)
 	}
 	if strings.TrimSpace(os.Getenv(e2b.EnvAPIKey)) != "" {
-		cfg.logger.Info("code execution backend", "backend", BackendE2B, "reason", e2b.EnvAPIKey+" is set")
-		eo := append(cfg.e2b, e2b.WithCodeOptions(cfg.code...))
+		logger.Info("code execution backend", "backend", BackendE2B, "reason", e2b.EnvAPIKey+" is set")
+		eo := append(cfg.e2b, e2b.WithCodeOptions(code...))
 		return e2b.NewCodeExecutionPrimitive(eo...)
 	}
-	cfg.logger.Info("code execution backend", "backend", BackendLocal, "reason", e2b.EnvAPIKey+" is not set")
-	p, err := local.New(cfg.local...)
+	logger.Info("code execution backend", "backend", BackendLocal, "reason", e2b.EnvAPIKey+" is not set")
+	lo := cfg.local
+	for _, t := range cfg.telemetry {
+		lo = append(lo, t)
+	}
+	p, err := local.New(lo...)
 	if err != nil {
 		return nil, err
 	}
-	return sandbox.NewCodeExecution(p, cfg.code...), nil
+	return sandbox.NewCodeExecution(p, code...), nil
 }

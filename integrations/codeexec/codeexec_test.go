@@ -2,6 +2,7 @@ package codeexec_test
 
 import (
 	"context"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"strings"
 	"sync"
@@ -37,8 +38,7 @@ func run(t *testing.T, exec *sandbox.CodeExecution) sandbox.CodeOutput {
 func TestLocalWhenNoKey(t *testing.T) {
 	t.Setenv(e2b.EnvAPIKey, "")
 	logs := &buf{}
-	exec, err := codeexec.FromEnv(codeexec.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
-		codeexec.WithLocalOptions(local.WithLogger(slog.New(slog.DiscardHandler))))
+	exec, err := codeexec.FromEnv(observability.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestLocalWhenNoKey(t *testing.T) {
 }
 
 func TestE2BWhenKeySet(t *testing.T) {
-	p, err := local.New(local.WithLogger(slog.New(slog.DiscardHandler)))
+	p, err := local.New(observability.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestE2BWhenKeySet(t *testing.T) {
 	t.Setenv(e2b.EnvAPIURL, srv.URL())
 	t.Setenv(e2b.EnvSandboxURL, srv.URL())
 	logs := &buf{}
-	exec, err := codeexec.FromEnv(codeexec.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
+	exec, err := codeexec.FromEnv(observability.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
 		codeexec.WithCodeOptions(sandbox.WithTimeout(10*time.Second)))
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestE2BWhenKeySet(t *testing.T) {
 
 func TestMalformedKeyInTheEnvironment(t *testing.T) {
 	t.Setenv(e2b.EnvAPIKey, "not-a-key")
-	if _, err := codeexec.FromEnv(codeexec.WithLogger(slog.New(slog.DiscardHandler))); err == nil || strings.Contains(err.Error(), "not-a-key") {
+	if _, err := codeexec.FromEnv(observability.WithLogger(slog.New(slog.DiscardHandler))); err == nil || strings.Contains(err.Error(), "not-a-key") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package e2b_test
 import (
 	"bytes"
 	"context"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"strings"
 	"sync"
@@ -25,7 +26,7 @@ var (
 func localProvider(t testing.TB) *local.Provider {
 	t.Helper()
 	sharedLocalOnce.Do(func() {
-		sharedLocal, sharedLocalErr = local.New(local.WithLogger(slog.New(slog.DiscardHandler)))
+		sharedLocal, sharedLocalErr = local.New(observability.WithLogger(slog.New(slog.DiscardHandler)))
 	})
 	if sharedLocalErr != nil {
 		t.Fatalf("local provider: %v", sharedLocalErr)

@@ -1,6 +1,7 @@
 package e2b
 
 import (
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/sandbox"
 )
 
@@ -47,7 +48,7 @@ func NewCodeExecutionPrimitive(opts ...Option) (*sandbox.CodeExecution, error) {
 		codeOpts = append(codeOpts, sandbox.WithMaxOutputSize(cfg.maxOutputSize))
 	}
 	if cfg.telemetrySet {
-		codeOpts = append(codeOpts, sandbox.WithTelemetry(cfg.telemetry))
+		codeOpts = append(codeOpts, observability.WithProviders(cfg.telemetry))
 	}
 	for _, o := range cfg.codeOpts {
 		codeOpts = append(codeOpts, o)

@@ -3,6 +3,7 @@ package local_test
 import (
 	"context"
 	"fmt"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 
 	"github.com/ttadev/primitives/sandbox"
@@ -11,7 +12,7 @@ import (
 
 func Example() {
 	ctx := context.Background()
-	p, err := local.New(local.WithLogger(slog.New(slog.DiscardHandler)))
+	p, err := local.New(observability.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		fmt.Println(err)
 		return

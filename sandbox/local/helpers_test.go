@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"os"
 	"strconv"
@@ -25,7 +26,7 @@ var (
 // sharedProvider is a default provider used by tests that need no options.
 func sharedProvider(t testing.TB) *Provider {
 	t.Helper()
-	sharedOnce.Do(func() { shared, sharedErr = New(WithLogger(quiet)) })
+	sharedOnce.Do(func() { shared, sharedErr = New(observability.WithLogger(quiet)) })
 	if sharedErr != nil {
 		t.Fatalf("New: %v", sharedErr)
 	}
@@ -34,7 +35,7 @@ func sharedProvider(t testing.TB) *Provider {
 
 func newProvider(t testing.TB, opts ...Option) *Provider {
 	t.Helper()
-	p, err := New(append([]Option{WithLogger(quiet)}, opts...)...)
+	p, err := New(append([]Option{observability.WithLogger(quiet)}, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"net"
 	"os"
@@ -17,7 +18,7 @@ import (
 
 func TestIsolationReportsEveryLayerAndLogsOnce(t *testing.T) {
 	var buf bytes.Buffer
-	p, err := New(WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	p, err := New(observability.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,6 @@ func TestOptionsPanicOnInvalidValues(t *testing.T) {
 		"WithDefaultTimeout": func() { WithDefaultTimeout(0) },
 		"WithInterpreter":    func() { WithInterpreter("") },
 		"WithWorkDirRoot":    func() { WithWorkDirRoot("") },
-		"WithLogger":         func() { WithLogger(nil) },
 	}
 	for name, f := range cases {
 		func() {
@@ -161,7 +161,7 @@ func TestInterpreterResolution(t *testing.T) {
 	if _, err := resolveInterpreter(dir + "/missing"); err == nil {
 		t.Fatal("a missing interpreter was accepted")
 	}
-	if _, err := New(WithInterpreter(dir+"/missing"), WithLogger(quiet)); err == nil {
+	if _, err := New(WithInterpreter(dir+"/missing"), observability.WithLogger(quiet)); err == nil {
 		t.Fatal("New accepted a missing interpreter")
 	}
 	if b := interpreterBinds("/usr/bin/python3.11"); b != nil {
@@ -185,7 +185,7 @@ func TestDefaultTimeoutOption(t *testing.T) {
 func TestWorkDirRootMustBeTraversable(t *testing.T) {
 	dir := t.TempDir()
 	os.Chmod(dir, 0o700)
-	p, err := New(WithWorkDirRoot(dir), WithLogger(quiet))
+	p, err := New(WithWorkDirRoot(dir), observability.WithLogger(quiet))
 	if os.Geteuid() != 0 {
 		// The sandbox runs as the caller's own uid: a private dir works.
 		if err != nil {

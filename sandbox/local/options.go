@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/ttadev/primitives/internal/seal"
+	"github.com/ttadev/primitives/observability"
 )
 
 // Defaults of the options.
@@ -56,9 +59,35 @@ func defaultConfig() config {
 	}
 }
 
-// Option configures a [Provider]. Invalid values panic in the option
-// constructor ("local: WithX: ..."), as they are programmer errors.
-type Option func(*config)
+// Option configures a [Provider]: the options of this file, and the
+// telemetry options of package observability (observability.WithLogger
+// sets the logger of the isolation report and the sandbox lifecycle
+// records). Invalid values panic in the option constructor
+// ("local: WithX: ..."), as they are programmer errors.
+type Option interface {
+	ForLocal(seal.Token)
+}
+
+type option func(*config)
+
+func (option) ForLocal(seal.Token) {}
+
+func applyOptions(c *config, opts []Option) {
+	for i, o := range opts {
+		switch o := o.(type) {
+		case option:
+			o(c)
+		case observability.Option:
+			p := observability.Providers{Logger: c.logger}
+			o.ApplyTo(&p)
+			c.logger = p.Log()
+		case nil:
+			panic(fmt.Sprintf("local: New: option %d is nil", i))
+		default:
+			panic(fmt.Sprintf("local: New: option %d (%T) is not an option of this package", i, o))
+		}
+	}
+}
 
 func mustPositive[T int | int64 | time.Duration](name string, v T) {
 	if v <= 0 {
@@ -77,42 +106,42 @@ func WithInterpreter(path string) Option {
 	if path == "" {
 		panic("local: WithInterpreter: empty path")
 	}
-	return func(c *config) { c.interpreter = path }
+	return option(func(c *config) { c.interpreter = path })
 }
 
 // WithMemoryLimit bounds the worker's address space (RLIMIT_AS, so virtual
 // memory); beyond it allocations fail with MemoryError. Default 1 GiB.
 func WithMemoryLimit(bytes int64) Option {
 	mustPositive("WithMemoryLimit", bytes)
-	return func(c *config) { c.memory = bytes }
+	return option(func(c *config) { c.memory = bytes })
 }
 
 // WithMaxFileSize bounds the size of any file the sandbox writes
 // (RLIMIT_FSIZE). Default 64 MiB.
 func WithMaxFileSize(bytes int64) Option {
 	mustPositive("WithMaxFileSize", bytes)
-	return func(c *config) { c.maxFileSize = bytes }
+	return option(func(c *config) { c.maxFileSize = bytes })
 }
 
 // WithMaxProcesses bounds the processes and threads of the sandbox
 // (RLIMIT_NPROC), which stops fork bombs. Default 64.
 func WithMaxProcesses(n int) Option {
 	mustPositive("WithMaxProcesses", n)
-	return func(c *config) { c.maxProcesses = n }
+	return option(func(c *config) { c.maxProcesses = n })
 }
 
 // WithMaxOpenFiles bounds the open file descriptors per process
 // (RLIMIT_NOFILE). Default 256.
 func WithMaxOpenFiles(n int) Option {
 	mustPositive("WithMaxOpenFiles", n)
-	return func(c *config) { c.maxOpenFiles = n }
+	return option(func(c *config) { c.maxOpenFiles = n })
 }
 
 // WithTmpSize sets the size of the sandbox's private /tmp (and /dev/shm)
 // in memory. Default 64 MiB.
 func WithTmpSize(bytes int64) Option {
 	mustPositive("WithTmpSize", bytes)
-	return func(c *config) { c.tmpSize = bytes }
+	return option(func(c *config) { c.tmpSize = bytes })
 }
 
 // WithWorkDirSize sets the size of /work, a tmpfs (memory, not the
@@ -123,7 +152,7 @@ func WithTmpSize(bytes int64) Option {
 // if bytes is not positive.
 func WithWorkDirSize(bytes int64) Option {
 	mustPositive("WithWorkDirSize", bytes)
-	return func(c *config) { c.workSize = bytes }
+	return option(func(c *config) { c.workSize = bytes })
 }
 
 // WithMaxOutputBytes bounds the stdout and stderr bytes kept per
@@ -133,14 +162,14 @@ func WithWorkDirSize(bytes int64) Option {
 // says how many were dropped). Default 1 MiB.
 func WithMaxOutputBytes(n int) Option {
 	mustPositive("WithMaxOutputBytes", n)
-	return func(c *config) { c.maxOutput = n }
+	return option(func(c *config) { c.maxOutput = n })
 }
 
 // WithDefaultTimeout sets the wall-clock limit of an execution whose
 // RunOptions.Timeout is 0. Default 30 s.
 func WithDefaultTimeout(d time.Duration) Option {
 	mustPositive("WithDefaultTimeout", d)
-	return func(c *config) { c.timeout = d }
+	return option(func(c *config) { c.timeout = d })
 }
 
 // WithWorkDirRoot sets the host directory under which each sandbox gets
@@ -152,22 +181,13 @@ func WithWorkDirRoot(dir string) Option {
 	if dir == "" {
 		panic("local: WithWorkDirRoot: empty path")
 	}
-	return func(c *config) { c.workRoot = dir }
-}
-
-// WithLogger sets the logger for the isolation report and sandbox
-// lifecycle records. Default slog.Default().
-func WithLogger(l *slog.Logger) Option {
-	if l == nil {
-		panic("local: WithLogger: nil logger")
-	}
-	return func(c *config) { c.logger = l }
+	return option(func(c *config) { c.workRoot = dir })
 }
 
 // withLevel makes the provider start its probe at a weaker degradation
 // step, so tests can check each step on a machine where all work.
 func withLevel(l level) Option {
-	return func(c *config) { c.forceLevel = l }
+	return option(func(c *config) { c.forceLevel = l })
 }
 
 // AllowUnsafe lets [New] succeed on a machine where the file system or the
@@ -175,5 +195,5 @@ func withLevel(l level) Option {
 // (possibly only resource limits) and can read the host's files and reach
 // the network. Use it only for code you trust.
 func AllowUnsafe() Option {
-	return func(c *config) { c.allowUnsafe = true }
+	return option(func(c *config) { c.allowUnsafe = true })
 }

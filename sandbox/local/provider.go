@@ -45,9 +45,7 @@ var _ sandbox.Provider = (*Provider)(nil)
 // usable Python interpreter is found. Invalid option values panic.
 func New(opts ...Option) (*Provider, error) {
 	cfg := defaultConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
+	applyOptions(&cfg, opts)
 	exe, err := resolveInterpreter(cfg.interpreter)
 	if err != nil {
 		return nil, err
