@@ -1,0 +1,146 @@
+package llm
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ttadev/primitives"
+)
+
+// Role says who wrote a [Message].
+type Role string
+
+// Roles of a conversation. The system prompt is not a message: it is
+// [Request.System].
+const (
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+)
+
+// Message is one turn of a conversation.
+type Message struct {
+	Role    Role
+	Content string
+}
+
+// Request is one call of a chat model, in terms every provider of this
+// package understands. The zero values of the optional fields mean "the
+// provider's default".
+//
+// A Request is read, never modified, by the providers; it may be shared
+// between goroutines as long as nobody modifies it meanwhile.
+type Request struct {
+	// System is the system prompt; empty means none.
+	System string
+	// Messages is the conversation, oldest first. It must not be empty and
+	// should start with a user message.
+	Messages []Message
+	// Model names the model; empty means the provider's default model
+	// (set with the provider's WithModel option).
+	Model string
+	// MaxTokens bounds the reply; 0 means the provider's default.
+	MaxTokens int
+	// StopSequences end the reply when the model produces one of them.
+	StopSequences []string
+	// Temperature, when not nil, asks for that sampling temperature.
+	// The Anthropic provider refuses it with a *TemperatureRejectedError
+	// before anything is sent (the API version it speaks rejects it).
+	Temperature *float64
+	// OnDelta, when not nil, makes the call stream: it is called with each
+	// piece of text as it arrives, in order, from the goroutine that called
+	// Execute. The Response still carries the whole text and the usage.
+	OnDelta func(delta string)
+}
+
+// Usage counts the tokens of one call, as the service reported them. A
+// count the service does not report is 0.
+type Usage struct {
+	// InputTokens counts the prompt tokens billed at the normal rate. For
+	// Anthropic it excludes the cache counts below; for OpenAI it is the
+	// whole prompt, cached part included.
+	InputTokens int64
+	// OutputTokens counts the generated tokens.
+	OutputTokens int64
+	// CacheReadInputTokens counts prompt tokens read from the prompt cache.
+	CacheReadInputTokens int64
+	// CacheCreationInputTokens counts prompt tokens written to the prompt
+	// cache (Anthropic only).
+	CacheCreationInputTokens int64
+}
+
+// Add returns the sum of u and v, for totals across calls.
+func (u Usage) Add(v Usage) Usage {
+	return Usage{
+		InputTokens:              u.InputTokens + v.InputTokens,
+		OutputTokens:             u.OutputTokens + v.OutputTokens,
+		CacheReadInputTokens:     u.CacheReadInputTokens + v.CacheReadInputTokens,
+		CacheCreationInputTokens: u.CacheCreationInputTokens + v.CacheCreationInputTokens,
+	}
+}
+
+// Total returns all tokens counted by u: input, output and cache tokens.
+func (u Usage) Total() int64 {
+	return u.InputTokens + u.OutputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens
+}
+
+// Response is the answer to one [Request].
+type Response struct {
+	// Text is the reply's text (all text blocks, concatenated).
+	Text string
+	// Model is the model that answered, as the service named it.
+	Model string
+	// StopReason is why generation stopped, as the service said it
+	// ("end_turn", "max_tokens", "stop_sequence" for Anthropic; "stop",
+	// "length" for OpenAI).
+	StopReason string
+	// Usage counts the tokens of the call.
+	Usage Usage
+}
+
+// Provider is a chat model behind a service: a primitive from [Request] to
+// [Response] that also names its service ("anthropic", "openai"), as the
+// OpenTelemetry GenAI conventions name it in gen_ai.provider.name.
+//
+// The providers of this package are safe for concurrent use.
+type Provider interface {
+	primitives.Primitive[Request, Response]
+	// Name returns the provider's name, e.g. "anthropic" or "openai".
+	Name() string
+}
+
+// Prompt turns p into a step of a pipeline: the returned primitive builds
+// a [Request] from its input with build, runs p, and returns the reply's
+// text. It drops an LLM into primitives.Then or PipeN like any other step:
+//
+//	ask := llm.Prompt(provider, func(task string) llm.Request {
+//		return llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: task}}}
+//	})
+//	pipeline := primitives.Then(ask, extractCode)
+//
+// Prompt adds one function call and no allocation to the cost of p. It is
+// safe for concurrent use when build is. It panics when p or build is nil.
+func Prompt[In any](p primitives.Primitive[Request, Response], build func(In) Request) primitives.Primitive[In, string] {
+	if primitives.IsNil(p) {
+		panic("llm: Prompt: primitive is nil")
+	}
+	if build == nil {
+		panic("llm: Prompt: build function is nil")
+	}
+	return &prompt[In]{p: p, build: build}
+}
+
+type prompt[In any] struct {
+	p     primitives.Primitive[Request, Response]
+	build func(In) Request
+}
+
+func (s *prompt[In]) Execute(ctx context.Context, in In) (string, error) {
+	resp, err := s.p.Execute(ctx, s.build(in))
+	if err != nil {
+		return "", err
+	}
+	return resp.Text, nil
+}
+
+// String names the step for debugging.
+func (s *prompt[In]) String() string { return fmt.Sprintf("llm.Prompt(%T)", s.p) }
