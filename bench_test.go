@@ -2,6 +2,7 @@ package primitives_test
 
 import (
 	"context"
+	"github.com/ttadev/primitives/observability"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -91,7 +92,7 @@ func BenchmarkSequential5(b *testing.B) {
 		exp := tracetest.NewInMemoryExporter()
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 		defer func() { _ = tp.Shutdown(ctx) }()
-		seq := p.Sequential[int](f, f, f, f, f).With(p.WithTracerProvider(tp))
+		seq := p.Sequential[int](f, f, f, f, f).With(observability.WithTracerProvider(tp))
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {

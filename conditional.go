@@ -117,7 +117,6 @@ type router[In, Out any, K comparable] struct {
 	routes   map[K]Primitive[In, Out]
 	def      Primitive[In, Out]
 	known    []string
-	cfg      config
 }
 
 func (r *router[In, Out, K]) Execute(ctx context.Context, in In) (Out, error) {
@@ -150,7 +149,7 @@ func (r *router[In, Out, K]) Execute(ctx context.Context, in In) (Out, error) {
 			return append(h, RouteDecision{Key: k, UsedRoute: used})
 		})
 	}
-	ctx, span := r.cfg.telemetry.StartSpan(ctx, observability.SpanRouter)
+	ctx, span := observability.Providers{}.StartSpan(ctx, observability.SpanRouter)
 	if span != nil {
 		span.SetAttributes(attribute.String(observability.AttrRouteKey, fmt.Sprint(key)))
 	}

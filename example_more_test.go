@@ -3,6 +3,7 @@ package primitives_test
 import (
 	"context"
 	"fmt"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"os"
 	"strings"
@@ -65,7 +66,7 @@ func ExampleInstrument() {
 			return a
 		},
 	}))
-	upper := p.Instrument("upper", p.Lift(strings.ToUpper), p.WithLogger(logger))
+	upper := p.Instrument("upper", p.Lift(strings.ToUpper), observability.WithLogger(logger))
 
 	ctx := p.WithWorkflow(context.Background(), p.NewWorkflowContext(p.CorrelationID("req-1")))
 	out, _ := upper.Execute(ctx, "hello")

@@ -22,7 +22,7 @@ import (
 // Metrics go to the meter provider from the options or the global one;
 // with neither installed they cost a few atomic operations. Instrument is
 // safe for concurrent use.
-func Instrument[In, Out any](name string, p Primitive[In, Out], opts ...Option) Primitive[In, Out] {
+func Instrument[In, Out any](name string, p Primitive[In, Out], opts ...observability.Option) Primitive[In, Out] {
 	if name == "" {
 		panic("primitives: Instrument: name is empty")
 	}
@@ -31,7 +31,7 @@ func Instrument[In, Out any](name string, p Primitive[In, Out], opts ...Option) 
 		name:     name,
 		spanName: observability.SpanPrimitivePrefix + name,
 		inner:    p,
-		cfg:      newConfig(opts),
+		tel:      observability.Providers{}.With(opts...),
 		attrOK:   metric.WithAttributeSet(attribute.NewSet(attribute.String(observability.AttrPrimitive, name), attribute.Bool(observability.AttrSuccess, true))),
 		attrFail: metric.WithAttributeSet(attribute.NewSet(attribute.String(observability.AttrPrimitive, name), attribute.Bool(observability.AttrSuccess, false))),
 	}
@@ -40,7 +40,7 @@ func Instrument[In, Out any](name string, p Primitive[In, Out], opts ...Option) 
 type instrumented[In, Out any] struct {
 	name, spanName   string
 	inner            Primitive[In, Out]
-	cfg              config
+	tel              observability.Providers
 	attrOK, attrFail metric.MeasurementOption
 }
 
@@ -52,19 +52,19 @@ func (w *instrumented[In, Out]) Execute(ctx context.Context, in In) (Out, error)
 		return zero, err
 	}
 	start := time.Now()
-	ctx, span := w.cfg.telemetry.StartSpan(ctx, w.spanName, attribute.String(observability.AttrPrimitive, w.name))
+	ctx, span := w.tel.StartSpan(ctx, w.spanName, attribute.String(observability.AttrPrimitive, w.name))
 	out, err := w.inner.Execute(ctx, in)
 	observability.End(span, err)
 
 	elapsed := time.Since(start)
-	inst := instrumentsFor(w.cfg.telemetry.Meter())
+	inst := instrumentsFor(w.tel.Meter())
 	attrs := w.attrOK
 	if err != nil {
 		attrs = w.attrFail
 	}
 	inst.executions.Add(ctx, 1, attrs)
 	inst.duration.Record(ctx, elapsed.Seconds(), attrs)
-	observability.Log(ctx, w.cfg.telemetry.Log(), slog.LevelDebug, "primitive executed",
+	observability.Log(ctx, w.tel.Log(), slog.LevelDebug, "primitive executed",
 		slog.String(observability.AttrPrimitive, w.name),
 		slog.Bool(observability.AttrSuccess, err == nil),
 		slog.Float64(observability.AttrExecutionTimeMS, float64(elapsed.Microseconds())/1000))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestInstrumentReportsSpanMetricsAndLogs(t *testing.T) {
 		}
 		return n, nil
 	})
-	inst := p.Instrument("validate", step, p.WithTracerProvider(tp), p.WithMeterProvider(mp), p.WithLogger(logger))
+	inst := p.Instrument("validate", step, observability.WithTracerProvider(tp), observability.WithMeterProvider(mp), observability.WithLogger(logger))
 	ctx := p.WithWorkflow(context.Background(), p.NewWorkflowContext(p.CorrelationID("exec-7")))
 	for _, n := range []int{1, 2, -1} {
 		_, _ = inst.Execute(ctx, n)

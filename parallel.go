@@ -46,13 +46,13 @@ func Parallel[In, Out any](branches ...Primitive[In, Out]) *Fanout[In, Out] {
 // use.
 type Fanout[In, Out any] struct {
 	branches []Primitive[In, Out]
-	cfg      config
+	cfg      parallelConfig
 }
 
 // With returns a copy with opts ([MaxConcurrency], [CollectAll], telemetry
 // options) added to the options it already has (a later option overrides
 // an earlier one of the same kind).
-func (p *Fanout[In, Out]) With(opts ...Option) *Fanout[In, Out] {
+func (p *Fanout[In, Out]) With(opts ...ParallelOption) *Fanout[In, Out] {
 	cp := *p
 	cp.cfg = p.cfg.with(opts)
 	return &cp

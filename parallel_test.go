@@ -3,6 +3,7 @@ package primitives_test
 import (
 	"context"
 	"errors"
+	"github.com/ttadev/primitives/observability"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -161,7 +162,7 @@ func TestParallelSpans(t *testing.T) {
 	rec, tp := newRecorder(t)
 	ctx := p.WithWorkflow(context.Background(), p.NewWorkflowContext(p.CorrelationID("c-9")))
 	ctx, root := tp.Tracer("test").Start(ctx, "root")
-	_, err := p.Parallel(add(1), add(2)).With(p.WithTracerProvider(tp)).Execute(ctx, 0)
+	_, err := p.Parallel(add(1), add(2)).With(observability.WithTracerProvider(tp)).Execute(ctx, 0)
 	root.End()
 	if err != nil {
 		t.Fatal(err)

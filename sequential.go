@@ -28,7 +28,7 @@ func Sequential[T any](steps ...Primitive[T, T]) *Chain[T] {
 		if IsNil(s) {
 			panic(fmt.Sprintf("primitives: Sequential: step %d is nil", i))
 		}
-		if inner, ok := s.(*Chain[T]); ok && inner.cfg == (config{}) {
+		if inner, ok := s.(*Chain[T]); ok && !inner.configured {
 			flat = append(flat, inner.steps...)
 			continue
 		}
@@ -40,15 +40,18 @@ func Sequential[T any](steps ...Primitive[T, T]) *Chain[T] {
 // Chain is the primitive built by [Sequential]. It is safe for concurrent
 // use.
 type Chain[T any] struct {
-	steps []Primitive[T, T]
-	cfg   config
+	steps      []Primitive[T, T]
+	telemetry  observability.Providers
+	configured bool // With was called: a nested chain keeps its own spans
 }
 
-// With returns a copy of the chain with opts added to the options it
-// already has (a later option overrides an earlier one of the same kind).
-func (c *Chain[T]) With(opts ...Option) *Chain[T] {
+// With returns a copy of the chain with the telemetry options opts added
+// to those it already has (a later option overrides an earlier one of the
+// same kind). It panics when an option is the zero observability.Option.
+func (c *Chain[T]) With(opts ...observability.Option) *Chain[T] {
 	cp := *c
-	cp.cfg = c.cfg.with(opts)
+	cp.telemetry = c.telemetry.With(opts...)
+	cp.configured = true
 	return &cp
 }
 
@@ -57,7 +60,7 @@ func (c *Chain[T]) Len() int { return len(c.steps) }
 
 // Execute runs the steps in order.
 func (c *Chain[T]) Execute(ctx context.Context, in T) (T, error) {
-	if tracer, ok := c.cfg.telemetry.Tracer(); ok {
+	if tracer, ok := c.telemetry.Tracer(); ok {
 		return c.executeTraced(ctx, in, tracer)
 	}
 	var zero T

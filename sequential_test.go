@@ -3,6 +3,7 @@ package primitives_test
 import (
 	"context"
 	"errors"
+	"github.com/ttadev/primitives/observability"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -45,7 +46,7 @@ func TestSequentialFlattensNestedChains(t *testing.T) {
 	}
 	// A configured chain keeps its own options, so it is not flattened.
 	_, tp := newRecorder(t)
-	configured := p.Sequential(add(1), add(2)).With(p.WithTracerProvider(tp))
+	configured := p.Sequential(add(1), add(2)).With(observability.WithTracerProvider(tp))
 	if n := p.Sequential(configured, add(3)).Len(); n != 2 {
 		t.Fatalf("configured chain flattened: Len = %d, want 2", n)
 	}
@@ -73,7 +74,7 @@ func TestSequentialSpans(t *testing.T) {
 	wf := p.NewWorkflowContext(p.CorrelationID("exec-123"), p.WorkflowID("wf"))
 	ctx := p.WithWorkflow(context.Background(), wf)
 	ctx, root := tracer.Start(ctx, "root")
-	_, err := p.Sequential(add(1), fail).With(p.WithTracerProvider(tp)).Execute(ctx, 0)
+	_, err := p.Sequential(add(1), fail).With(observability.WithTracerProvider(tp)).Execute(ctx, 0)
 	root.End()
 	if err == nil {
 		t.Fatal("want an error")

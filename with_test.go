@@ -3,6 +3,7 @@ package primitives_test
 import (
 	"context"
 	"errors"
+	"github.com/ttadev/primitives/observability"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestWithKeepsEarlierOptions(t *testing.T) {
 	}
 
 	rec, tp := newRecorder(t)
-	chain := p.Sequential(add(1), add(2)).With(p.WithTracerProvider(tp)).With(p.MaxConcurrency(0))
+	chain := p.Sequential(add(1), add(2)).With(observability.WithTracerProvider(tp)).With(observability.WithLogger(nil))
 	if got, err := chain.Execute(context.Background(), 0); err != nil || got != 3 {
 		t.Fatalf("got %d, %v", got, err)
 	}

@@ -62,6 +62,10 @@ func (p Providers) With(opts ...Option) Providers {
 	return p
 }
 
+// IsZero reports whether o is the zero Option, which selects nothing.
+// Constructors refuse it.
+func (o Option) IsZero() bool { return o.set == nil }
+
 // ApplyTo applies o to *p. The module's constructors call it; it panics
 // when o is the zero Option.
 func (o Option) ApplyTo(p *Providers) {

@@ -47,7 +47,7 @@ func BenchmarkDirectCall(b *testing.B) {
 // BenchmarkCacheHit: a hit with a string key function (target <= 150 ns,
 // 0 allocations).
 func BenchmarkCacheHit(b *testing.B) {
-	c := performance.Cache(work(), performance.KeyFunc(func(in benchInput) string { return in.Code }))
+	c := performance.CacheBy(work(), func(in benchInput) string { return in.Code })
 	defer c.Close()
 	ctx := context.Background()
 	in := benchInput{Code: "print(1)", Language: "python"}
@@ -60,7 +60,7 @@ func BenchmarkCacheHit(b *testing.B) {
 
 // BenchmarkCacheHitParallel: hits from every core on one key.
 func BenchmarkCacheHitParallel(b *testing.B) {
-	c := performance.Cache(work(), performance.KeyFunc(func(in benchInput) string { return in.Code }))
+	c := performance.CacheBy(work(), func(in benchInput) string { return in.Code })
 	defer c.Close()
 	ctx := context.Background()
 	in := benchInput{Code: "print(1)", Language: "python"}
@@ -140,8 +140,7 @@ func BenchmarkRedisHit(b *testing.B) {
 	srv := redistest.Start(b)
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer client.Close()
-	c := performance.Cache(work(), performance.KeyFunc(func(in benchInput) string { return in.Code }),
-		performance.WithStore(redisstore.New(client)))
+	c := performance.CacheBy(work(), func(in benchInput) string { return in.Code }, performance.WithStore(redisstore.New(client)))
 	defer c.Close()
 	ctx := context.Background()
 	in := benchInput{Code: "print(1)", Language: "python"}

@@ -62,10 +62,17 @@ func Bulkhead[In, Out any](p primitives.Primitive[In, Out], maxConcurrent int, o
 		panic(fmt.Sprintf("performance: Bulkhead: maxConcurrent must be >= 1, got %d", maxConcurrent))
 	}
 	cfg := bulkheadConfig{name: "bulkhead"}
-	for i, o := range opts {
-		checkOption("Bulkhead", i, o)
-		o.applyBulkhead(&cfg)
-	}
+	applyOptions("Bulkhead", opts, &cfg.telemetry, &cfg.name, func(o BulkheadOption) bool {
+		switch o := o.(type) {
+		case bulkheadOptionFunc:
+			o(&cfg)
+		case maxWaitOption:
+			cfg.maxWait = o.d
+		default:
+			return false
+		}
+		return true
+	})
 	b := &BulkheadPrimitive[In, Out]{
 		inner:     p,
 		slots:     make(chan struct{}, maxConcurrent),

@@ -3,7 +3,6 @@ package performance
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"reflect"
@@ -47,8 +46,7 @@ type CachePrimitive[In, Out any] struct {
 // Cache returns a primitive that runs p once per key and answers later
 // calls with the same key from a store until the entry's TTL passes:
 //
-//	cached := performance.Cache(exec, performance.TTL(time.Hour),
-//		performance.KeyFunc(func(in CodeInput) string { return in.Code }))
+//	cached := performance.CacheBy(exec, func(in CodeInput) string { return in.Code }, performance.TTL(time.Hour))
 //	defer cached.Close()
 //
 // Behaviour:
@@ -88,14 +86,39 @@ type CachePrimitive[In, Out any] struct {
 // Cache panics when p is nil, when an option is nil or invalid, or when the
 // KeyFunc's input type is not In.
 func Cache[In, Out any](p primitives.Primitive[In, Out], opts ...CacheOption) *CachePrimitive[In, Out] {
+	return newCache(p, nil, "Cache", opts)
+}
+
+// CacheBy is [Cache] with the key computed by key (TTA.dev's key_fn), for
+// instance the code of a code-execution input:
+//
+//	cached := performance.CacheBy(exec, func(in sandbox.CodeInput) string { return in.Code },
+//		performance.TTL(time.Hour))
+//
+// The compiler checks that key takes the cache's input type. A key function
+// that returns a string it already holds (a field of the input) costs
+// nothing. Inputs with equal keys share one entry: the key must tell apart
+// every pair of inputs whose outputs differ. It panics when p or key is
+// nil, or when an option is nil or invalid.
+func CacheBy[In, Out any](p primitives.Primitive[In, Out], key func(In) string, opts ...CacheOption) *CachePrimitive[In, Out] {
+	if key == nil {
+		panic("performance: CacheBy: key function is nil")
+	}
+	return newCache(p, key, "CacheBy", opts)
+}
+
+func newCache[In, Out any](p primitives.Primitive[In, Out], key func(In) string, constructor string, opts []CacheOption) *CachePrimitive[In, Out] {
 	if primitives.IsNil(p) {
-		panic("performance: Cache: primitive is nil")
+		panic("performance: " + constructor + ": primitive is nil")
 	}
 	cfg := cacheConfig{ttl: DefaultTTL, maxEntries: DefaultMaxEntries, name: "cache"}
-	for i, o := range opts {
-		checkOption("Cache", i, o)
-		o.applyCache(&cfg)
-	}
+	applyOptions(constructor, opts, &cfg.telemetry, &cfg.name, func(o CacheOption) bool {
+		co, ok := o.(cacheOptionFunc)
+		if ok {
+			co(&cfg)
+		}
+		return ok
+	})
 	c := &CachePrimitive[In, Out]{
 		inner:       p,
 		ttl:         cfg.ttl,
@@ -105,18 +128,13 @@ func Cache[In, Out any](p primitives.Primitive[In, Out], opts ...CacheOption) *C
 		telemetry:   cfg.telemetry,
 		nameAttr:    attribute.String(observability.AttrCacheName, cfg.name),
 	}
-	switch f := cfg.keyFunc.(type) {
-	case nil:
-		c.key = defaultKeyFunc[In]("Cache")
-	case func(In) string:
-		c.key = f
-	default:
-		panic(fmt.Sprintf("performance: Cache: KeyFunc takes %s, but the cache's input type is %s",
-			reflect.TypeOf(f).In(0), reflect.TypeFor[In]()))
+	c.key = key
+	if key == nil {
+		c.key = defaultKeyFunc[In](constructor)
 	}
 	if cfg.store != nil {
 		if reflect.ValueOf(cfg.store).Kind() == reflect.Pointer && reflect.ValueOf(cfg.store).IsNil() {
-			panic("performance: Cache: WithStore: store is a nil pointer")
+			panic("performance: " + constructor + ": WithStore: store is a nil pointer")
 		}
 		c.store = codecStore[Out]{bytes: cfg.store}
 	} else {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ttadev/primitives/internal/seal"
 	"github.com/ttadev/primitives/observability"
 )
 
@@ -16,7 +17,6 @@ const (
 type cacheConfig struct {
 	ttl         time.Duration
 	maxEntries  int
-	keyFunc     any // func(In) string, checked against In by Cache
 	cacheErrors bool
 	errorTTL    time.Duration
 	store       Store[[]byte]
@@ -26,7 +26,7 @@ type cacheConfig struct {
 
 type cacheOptionFunc func(*cacheConfig)
 
-func (f cacheOptionFunc) applyCache(c *cacheConfig) { f(c) }
+func (cacheOptionFunc) ForCache(seal.Token) {}
 
 // TTL sets how long an entry lives (default [DefaultTTL], one hour). A TTL
 // <= 0 panics.
@@ -45,20 +45,6 @@ func MaxEntries(n int) CacheOption {
 		panic(fmt.Sprintf("performance: MaxEntries: n must be > 0, got %d", n))
 	}
 	return cacheOptionFunc(func(c *cacheConfig) { c.maxEntries = n })
-}
-
-// KeyFunc sets how an input becomes a cache key (TTA.dev's key_fn), for
-// instance func(in CodeInput) string { return in.Code }. Its input type
-// must be the cache's input type: [Cache] panics otherwise. A nil f
-// panics.
-//
-// A key function that returns a string it already holds (a field of the
-// input) costs nothing; see [Cache] for the default key.
-func KeyFunc[In any](f func(In) string) CacheOption {
-	if f == nil {
-		panic("performance: KeyFunc: function is nil")
-	}
-	return cacheOptionFunc(func(c *cacheConfig) { c.keyFunc = f })
 }
 
 // CacheErrors makes the cache keep errors of the inner primitive for ttl,

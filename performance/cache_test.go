@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ttadev/primitives/observability"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,7 +55,7 @@ func TestCacheKeyFunc(t *testing.T) {
 	inner := &counted[codeInput, string]{f: func(_ context.Context, in codeInput) (string, error) {
 		return fmt.Sprintf("ran %s #%d", in.Code, in.Attempt), nil
 	}}
-	c := performance.Cache(inner, performance.KeyFunc(func(in codeInput) string { return in.Code }))
+	c := performance.CacheBy(inner, func(in codeInput) string { return in.Code })
 	closeCache(t, c)
 	ctx := context.Background()
 	first, _ := c.Execute(ctx, codeInput{Code: "print(1)", Attempt: 1})
@@ -156,8 +157,7 @@ func TestCacheDefaultKeyRejectsUnfaithfulTypes(t *testing.T) {
 		performance.Cache(primitives.Lift(func(ch chan int) int { return cap(ch) }))
 	})
 	// A KeyFunc makes such types cacheable.
-	c := performance.Cache(primitives.Lift(func(w withHidden) string { return w.Code }),
-		performance.KeyFunc(func(w withHidden) string { return w.Code }))
+	c := performance.CacheBy(primitives.Lift(func(w withHidden) string { return w.Code }), func(w withHidden) string { return w.Code })
 	closeCache(t, c)
 	// Fields excluded with json:"-" are excluded from the key on purpose.
 	ci := performance.Cache(primitives.Lift(func(w withIgnored) string { return w.Code }))
@@ -177,15 +177,12 @@ func TestCacheConstructorPanics(t *testing.T) {
 	mustPanic(t, "TTL: duration must be > 0", func() { performance.TTL(-time.Second) })
 	mustPanic(t, "MaxEntries: n must be > 0", func() { performance.MaxEntries(0) })
 	mustPanic(t, "MaxEntries: n must be > 0", func() { performance.MaxEntries(-1) })
-	mustPanic(t, "KeyFunc: function is nil", func() { performance.KeyFunc[string](nil) })
+	mustPanic(t, "CacheBy: key function is nil", func() { performance.CacheBy(p, nil) })
 	mustPanic(t, "CacheErrors: ttl must be > 0", func() { performance.CacheErrors(0) })
 	mustPanic(t, "WithStore: store is nil", func() { performance.WithStore(nil) })
 	mustPanic(t, "Cache: option 1 is nil", func() { performance.Cache(p, performance.TTL(time.Second), nil) })
-	mustPanic(t, "zero TelemetryOption", func() { performance.Cache(p, performance.TelemetryOption{}) })
+	mustPanic(t, "Cache: option 0 is the zero observability.Option", func() { performance.Cache(p, observability.Option{}) })
 	mustPanic(t, "Name: name is empty", func() { performance.Name("") })
-	mustPanic(t, "KeyFunc takes int, but the cache's input type is string", func() {
-		performance.Cache(p, performance.KeyFunc(func(n int) string { return fmt.Sprint(n) }))
-	})
 	mustPanic(t, "NewLRUStore: maxEntries must be > 0", func() { performance.NewLRUStore[int](0) })
 }
 
@@ -353,12 +350,12 @@ func TestCacheInnerPanicBecomesError(t *testing.T) {
 
 func TestCacheKeyFuncPanicBecomesError(t *testing.T) {
 	inner := upper()
-	c := performance.Cache(inner, performance.KeyFunc(func(s string) string {
+	c := performance.CacheBy(inner, func(s string) string {
 		if s == "" {
 			panic(errors.New("empty input"))
 		}
 		return s
-	}))
+	})
 	closeCache(t, c)
 	_, err := c.Execute(context.Background(), "")
 	var ke *performance.KeyError

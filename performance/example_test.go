@@ -24,9 +24,7 @@ func ExampleCache() {
 		runs++
 		return "output of " + in.Code, nil
 	})
-	cached := performance.Cache(execute,
-		performance.TTL(time.Hour),
-		performance.KeyFunc(func(in CodeInput) string { return in.Code }))
+	cached := performance.CacheBy(execute, func(in CodeInput) string { return in.Code }, performance.TTL(time.Hour))
 	defer cached.Close()
 
 	ctx := context.Background()

@@ -3,6 +3,8 @@ package performance
 import (
 	"fmt"
 	"time"
+
+	"github.com/ttadev/primitives/internal/seal"
 )
 
 // LimitOption is an option accepted by both [Bulkhead] and [RateLimit].
@@ -13,8 +15,8 @@ type LimitOption interface {
 
 type maxWaitOption struct{ d time.Duration }
 
-func (o maxWaitOption) applyBulkhead(c *bulkheadConfig)   { c.maxWait = o.d }
-func (o maxWaitOption) applyRateLimit(c *rateLimitConfig) { c.maxWait = o.d; c.wait = true }
+func (maxWaitOption) ForBulkhead(seal.Token)  {}
+func (maxWaitOption) ForRateLimit(seal.Token) {}
 
 // MaxWait bounds how long a call may wait.
 //   - Bulkhead: a queued call that has not got a slot after d gives up with
@@ -33,7 +35,7 @@ func MaxWait(d time.Duration) LimitOption {
 
 type bulkheadOptionFunc func(*bulkheadConfig)
 
-func (f bulkheadOptionFunc) applyBulkhead(c *bulkheadConfig) { f(c) }
+func (bulkheadOptionFunc) ForBulkhead(seal.Token) {}
 
 // MaxQueue lets up to n calls wait for a slot when all are busy (default 0:
 // a call that finds every slot busy fails at once with [ErrBulkheadFull]).
@@ -47,7 +49,7 @@ func MaxQueue(n int) BulkheadOption {
 
 type rateLimitOptionFunc func(*rateLimitConfig)
 
-func (f rateLimitOptionFunc) applyRateLimit(c *rateLimitConfig) { f(c) }
+func (rateLimitOptionFunc) ForRateLimit(seal.Token) {}
 
 // Wait makes a rate limit wait for its token as long as the caller's
 // context allows, instead of failing fast (the default). A call whose

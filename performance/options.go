@@ -2,66 +2,43 @@ package performance
 
 import (
 	"fmt"
-	"log/slog"
 
-	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/trace"
-
+	"github.com/ttadev/primitives/internal/seal"
 	"github.com/ttadev/primitives/observability"
 )
 
-// CacheOption configures [Cache].
-type CacheOption interface{ applyCache(*cacheConfig) }
+// Each constructor of this package takes options of its own type, so an
+// option meant for another constructor does not compile. [Name] applies
+// to all three, [MaxWait] to Bulkhead and RateLimit, and the telemetry
+// option of the module, observability.Option, to all of them. Without
+// telemetry options the OpenTelemetry globals and slog.Default() are
+// used: spans read the global tracer provider at each execution; metric
+// instruments are created once, at construction, from the meter provider
+// then in force (the OpenTelemetry global forwards them to a provider
+// installed later).
+
+// CacheOption configures [Cache] and [CacheBy].
+type CacheOption interface{ ForCache(seal.Token) }
 
 // BulkheadOption configures [Bulkhead].
-type BulkheadOption interface{ applyBulkhead(*bulkheadConfig) }
+type BulkheadOption interface{ ForBulkhead(seal.Token) }
 
 // RateLimitOption configures [RateLimit].
-type RateLimitOption interface{ applyRateLimit(*rateLimitConfig) }
-
-// TelemetryOption selects where a primitive of this package sends its
-// spans, metrics and logs; every constructor accepts it. Without one, the
-// OpenTelemetry globals and slog.Default() are used. Spans read the global
-// tracer provider at each execution; metric instruments are created once,
-// at construction, from the meter provider then in force (the OpenTelemetry
-// global forwards them to a provider installed later).
-type TelemetryOption struct {
-	set func(*observability.Providers)
-}
-
-func (o TelemetryOption) applyCache(c *cacheConfig)         { o.set(&c.telemetry) }
-func (o TelemetryOption) applyBulkhead(c *bulkheadConfig)   { o.set(&c.telemetry) }
-func (o TelemetryOption) applyRateLimit(c *rateLimitConfig) { o.set(&c.telemetry) }
-
-// WithTelemetry sets the tracer provider, meter provider and logger at once.
-// Zero fields fall back to the OpenTelemetry globals and slog.Default().
-func WithTelemetry(p observability.Providers) TelemetryOption {
-	return TelemetryOption{set: func(dst *observability.Providers) { *dst = p }}
-}
-
-// WithTracerProvider sends spans to tp instead of the global provider.
-func WithTracerProvider(tp trace.TracerProvider) TelemetryOption {
-	return TelemetryOption{set: func(dst *observability.Providers) { dst.TracerProvider = tp }}
-}
-
-// WithMeterProvider sends metrics to mp instead of the global provider.
-func WithMeterProvider(mp metric.MeterProvider) TelemetryOption {
-	return TelemetryOption{set: func(dst *observability.Providers) { dst.MeterProvider = mp }}
-}
-
-// WithLogger logs through l instead of slog.Default().
-func WithLogger(l *slog.Logger) TelemetryOption {
-	return TelemetryOption{set: func(dst *observability.Providers) { dst.Logger = l }}
-}
+type RateLimitOption interface{ ForRateLimit(seal.Token) }
 
 // NameOption names a cache, bulkhead or rate limit in its metrics and
 // spans (attribute "cache.name" or "limit.name"), so that several of them
 // can be told apart. Build it with [Name].
 type NameOption struct{ name string }
 
-func (o NameOption) applyCache(c *cacheConfig)         { c.name = o.name }
-func (o NameOption) applyBulkhead(c *bulkheadConfig)   { c.name = o.name }
-func (o NameOption) applyRateLimit(c *rateLimitConfig) { c.name = o.name }
+// ForCache marks NameOption as an option of Cache.
+func (NameOption) ForCache(seal.Token) {}
+
+// ForBulkhead marks NameOption as an option of Bulkhead.
+func (NameOption) ForBulkhead(seal.Token) {}
+
+// ForRateLimit marks NameOption as an option of RateLimit.
+func (NameOption) ForRateLimit(seal.Token) {}
 
 // Name names a primitive in its metrics and spans. An empty name panics.
 func Name(name string) NameOption {
@@ -71,19 +48,29 @@ func Name(name string) NameOption {
 	return NameOption{name: name}
 }
 
-// checkOption panics when an option is nil or a zero TelemetryOption.
-func checkOption(constructor string, i int, o any) {
-	if o == nil {
-		panic(fmt.Sprintf("performance: %s: option %d is nil", constructor, i))
-	}
-	switch v := o.(type) {
-	case TelemetryOption:
-		if v.set == nil {
-			panic(fmt.Sprintf("performance: %s: option %d is a zero TelemetryOption", constructor, i))
-		}
-	case NameOption:
-		if v.name == "" {
-			panic(fmt.Sprintf("performance: %s: option %d is a zero NameOption", constructor, i))
+// applyOptions applies opts in order: an observability.Option to tel, a
+// NameOption to name, the constructor's own options through apply (which
+// reports whether it knew the option). A nil, zero or foreign option
+// panics.
+func applyOptions[O any](constructor string, opts []O, tel *observability.Providers, name *string, apply func(O) bool) {
+	for i, o := range opts {
+		switch v := any(o).(type) {
+		case nil:
+			panic(fmt.Sprintf("performance: %s: option %d is nil", constructor, i))
+		case observability.Option:
+			if v.IsZero() {
+				panic(fmt.Sprintf("performance: %s: option %d is the zero observability.Option", constructor, i))
+			}
+			v.ApplyTo(tel)
+		case NameOption:
+			if v.name == "" {
+				panic(fmt.Sprintf("performance: %s: option %d is a zero NameOption", constructor, i))
+			}
+			*name = v.name
+		default:
+			if !apply(o) {
+				panic(fmt.Sprintf("performance: %s: option %d (%T) is not an option of %s", constructor, i, o, constructor))
+			}
 		}
 	}
 }

@@ -67,10 +67,17 @@ func RateLimit[In, Out any](p primitives.Primitive[In, Out], limit rate.Limit, b
 		panic(fmt.Sprintf("performance: RateLimit: burst must be >= 1, got %d", burst))
 	}
 	cfg := rateLimitConfig{name: "rate_limit"}
-	for i, o := range opts {
-		checkOption("RateLimit", i, o)
-		o.applyRateLimit(&cfg)
-	}
+	applyOptions("RateLimit", opts, &cfg.telemetry, &cfg.name, func(o RateLimitOption) bool {
+		switch o := o.(type) {
+		case rateLimitOptionFunc:
+			o(&cfg)
+		case maxWaitOption:
+			cfg.maxWait, cfg.wait = o.d, true
+		default:
+			return false
+		}
+		return true
+	})
 	r := &RateLimitPrimitive[In, Out]{
 		inner:     p,
 		limiter:   rate.NewLimiter(limit, burst),

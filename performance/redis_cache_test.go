@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"strings"
 	"sync"
@@ -140,7 +141,7 @@ func TestRedisCacheOutageIsAMiss(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	inner := runCode()
-	c := performance.Cache(inner, performance.WithStore(redisstore.New(client)), performance.WithLogger(logger))
+	c := performance.Cache(inner, performance.WithStore(redisstore.New(client)), observability.WithLogger(logger))
 	closeCache(t, c)
 	ctx := context.Background()
 	if _, err := c.Execute(ctx, "a"); err != nil {

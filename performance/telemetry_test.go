@@ -66,7 +66,7 @@ func TestCacheSpansAndMetrics(t *testing.T) {
 	rec, tp := newTracer(t)
 	reader, mp := newMeter(t)
 	c := performance.Cache(upper(), performance.Name("code"), performance.MaxEntries(1),
-		performance.WithTracerProvider(tp), performance.WithMeterProvider(mp))
+		observability.WithTracerProvider(tp), observability.WithMeterProvider(mp))
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "parent")
 	for _, s := range []string{"secret-code", "secret-code", "other"} {
 		if _, err := c.Execute(ctx, s); err != nil {
@@ -146,7 +146,7 @@ func TestLimitSpansAndMetrics(t *testing.T) {
 		return n, nil
 	})
 	b := performance.Bulkhead(slow, 1, performance.Name("db"),
-		performance.WithTracerProvider(tp), performance.WithMeterProvider(mp))
+		observability.WithTracerProvider(tp), observability.WithMeterProvider(mp))
 	done := make(chan error)
 	go func() { _, err := b.Execute(context.Background(), 0); done <- err }()
 	<-started
@@ -159,7 +159,7 @@ func TestLimitSpansAndMetrics(t *testing.T) {
 	}
 
 	r := performance.RateLimit(primitives.Lift(func(n int) int { return n }), rate.Every(time.Hour), 1,
-		performance.Name("api"), performance.WithTracerProvider(tp), performance.WithMeterProvider(mp))
+		performance.Name("api"), observability.WithTracerProvider(tp), observability.WithMeterProvider(mp))
 	_, _ = r.Execute(context.Background(), 1)
 	if _, err := r.Execute(context.Background(), 2); !errors.Is(err, performance.ErrRateLimited) {
 		t.Fatalf("got %v", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ttadev/primitives/internal/seal"
 	"github.com/ttadev/primitives/observability"
 )
 
@@ -16,15 +17,24 @@ const (
 	DefaultHalfOpenMaxCalls = 1
 )
 
-// Clock tells the time. [WithClock] lets tests drive a CircuitBreaker
-// without sleeping. Implementations must be safe for concurrent use.
+// Clock tells the time and waits. [WithClock] lets tests drive a
+// CircuitBreaker or a Retry without sleeping (package recoverytest has a
+// clock moved by hand). Implementations must be safe for concurrent use.
 type Clock interface {
+	// Now returns the current time.
 	Now() time.Time
+	// After returns a channel that receives once d has passed on this
+	// clock, as time.After does.
+	After(d time.Duration) <-chan time.Time
 }
+
+// SystemClock is the wall clock: time.Now and time.After.
+var SystemClock Clock = systemClock{}
 
 type systemClock struct{}
 
-func (systemClock) Now() time.Time { return time.Now() }
+func (systemClock) Now() time.Time                         { return time.Now() }
+func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 type breakerConfig struct {
 	failureThreshold int
@@ -50,10 +60,17 @@ func newBreakerConfig(opts []BreakerOption) breakerConfig {
 		failureIf:        defaultBreakerFailure,
 		clock:            systemClock{},
 	}
-	for i, o := range opts {
-		checkOption("CircuitBreaker", i, o)
-		o.applyBreaker(&c)
-	}
+	applyOptions("CircuitBreaker", opts, &c.telemetry, func(o BreakerOption) bool {
+		switch o := o.(type) {
+		case breakerOptionFunc:
+			o(&c)
+		case ClockOption:
+			c.clock = o.clock
+		default:
+			return false
+		}
+		return true
+	})
 	if c.ratio > 0 && !c.thresholdSet {
 		c.failureThreshold = 0 // the ratio rule replaces the consecutive one
 	}
@@ -66,10 +83,6 @@ func defaultBreakerFailure(err error) bool {
 	var bad *InvalidInputError
 	return !errors.As(err, &bad)
 }
-
-type breakerOptionFunc func(*breakerConfig)
-
-func (f breakerOptionFunc) applyBreaker(c *breakerConfig) { f(c) }
 
 // FailureThreshold opens the circuit after n consecutive failures (default
 // 5). Given together with [FailureRatio], either rule opens it. An n < 1
@@ -158,11 +171,22 @@ func OnStateChange(hook func(StateChange)) BreakerOption {
 	})
 }
 
-// WithClock makes the breaker read the time from c instead of time.Now, so
-// tests can move time forward without sleeping. A nil clock panics.
-func WithClock(c Clock) BreakerOption {
+// ClockOption sets the clock of [Retry] (its waits) or [CircuitBreaker]
+// (its recovery timeout and failure window). Build it with [WithClock].
+type ClockOption struct{ clock Clock }
+
+// ForRetry marks ClockOption as an option of Retry.
+func (ClockOption) ForRetry(seal.Token) {}
+
+// ForCircuitBreaker marks ClockOption as an option of CircuitBreaker.
+func (ClockOption) ForCircuitBreaker(seal.Token) {}
+
+// WithClock makes Retry or CircuitBreaker read the time and wait on c
+// instead of the wall clock, so tests can move time forward without
+// sleeping. A nil clock panics.
+func WithClock(c Clock) ClockOption {
 	if c == nil {
 		panic("recovery: WithClock: clock is nil")
 	}
-	return breakerOptionFunc(func(cfg *breakerConfig) { cfg.clock = c })
+	return ClockOption{clock: c}
 }

@@ -3,6 +3,7 @@ package recovery_test
 import (
 	"context"
 	"errors"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -33,9 +34,9 @@ func TestBreakerPanickingTrialCallReopensCircuit(t *testing.T) {
 			recovery.SuccessThreshold(1), recovery.WithClock(clock)}
 		if traced {
 			_, tp := newRecorder(t)
-			opts = append(opts, recovery.WithTracerProvider(tp))
+			opts = append(opts, observability.WithTracerProvider(tp))
 		}
-		opts = append(opts, recovery.WithLogger(slog.New(slog.DiscardHandler)))
+		opts = append(opts, observability.WithLogger(slog.New(slog.DiscardHandler)))
 		b := recovery.CircuitBreaker[int, int](dep, opts...)
 		branch := primitives.Parallel[int, int](b)
 		ctx := context.Background()

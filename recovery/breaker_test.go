@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -319,7 +320,7 @@ func TestBreakerIgnoresCallerCancellation(t *testing.T) {
 
 func TestBreakerStateChangeSpanEvent(t *testing.T) {
 	rec, tp := newRecorder(t)
-	b := recovery.CircuitBreaker(failing(errBench), recovery.FailureThreshold(1), recovery.WithTracerProvider(tp))
+	b := recovery.CircuitBreaker(failing(errBench), recovery.FailureThreshold(1), observability.WithTracerProvider(tp))
 	_, _ = b.Execute(context.Background(), 0)
 	_, err := b.Execute(context.Background(), 0)
 	if !errors.Is(err, recovery.ErrCircuitOpen) {
@@ -380,7 +381,7 @@ func TestBreakerHeavyConcurrency(t *testing.T) {
 	})
 	b := recovery.CircuitBreaker(dep, recovery.FailureThreshold(5), recovery.RecoveryTimeout(200*time.Microsecond),
 		recovery.SuccessThreshold(2), recovery.HalfOpenMaxCalls(2), recovery.OnStateChange(tr.hook),
-		recovery.WithLogger(slog.New(slog.DiscardHandler)))
+		observability.WithLogger(slog.New(slog.DiscardHandler)))
 
 	const goroutines, calls = 300, 200
 	var rejected, succeeded, failed atomic.Int64

@@ -3,6 +3,7 @@ package recovery_test
 import (
 	"context"
 	"errors"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -21,7 +22,7 @@ func TestCancelledContextIsHonouredBeforeTheFirstCall(t *testing.T) {
 		calls.Add(1)
 		return 1, nil
 	})
-	quiet := recovery.WithLogger(slog.New(slog.DiscardHandler))
+	quiet := observability.WithLogger(slog.New(slog.DiscardHandler))
 	cases := map[string]primitives.Primitive[int, int]{
 		"Retry":          recovery.Retry(work, recovery.InitialDelay(0)),
 		"Fallback":       recovery.Fallback(work, work),
@@ -53,8 +54,8 @@ func TestCancelledContextIsHonouredBeforeTheFirstCall(t *testing.T) {
 
 func tracedVariant(t *testing.T, name string, work primitives.Primitive[int, int]) primitives.Primitive[int, int] {
 	_, tp := newRecorder(t)
-	tr := recovery.WithTracerProvider(tp)
-	quiet := recovery.WithLogger(slog.New(slog.DiscardHandler))
+	tr := observability.WithTracerProvider(tp)
+	quiet := observability.WithLogger(slog.New(slog.DiscardHandler))
 	switch name {
 	case "Retry":
 		return recovery.Retry(work, recovery.InitialDelay(0), tr)
@@ -80,7 +81,7 @@ func TestBreakerDoneContextDoesNotTakeATrialSlot(t *testing.T) {
 	dep := &switchable{}
 	dep.fail.Store(true)
 	b := recovery.CircuitBreaker[int, int](dep, recovery.FailureThreshold(1), recovery.RecoveryTimeout(time.Second),
-		recovery.SuccessThreshold(1), recovery.WithClock(clock), recovery.WithLogger(slog.New(slog.DiscardHandler)))
+		recovery.SuccessThreshold(1), recovery.WithClock(clock), observability.WithLogger(slog.New(slog.DiscardHandler)))
 	_, _ = b.Execute(context.Background(), 0)
 	clock.Advance(time.Second)
 	dep.fail.Store(false)

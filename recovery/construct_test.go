@@ -1,6 +1,7 @@
 package recovery_test
 
 import (
+	"github.com/ttadev/primitives/observability"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func TestConstructionPanics(t *testing.T) {
 		{"recovery: OnRetry: hook is nil", func() { recovery.OnRetry(nil) }},
 		{"recovery: WithBackOff: function is nil", func() { recovery.WithBackOff(nil) }},
 		{"recovery: Retry: option 1 is nil", func() { recovery.Retry(ok, recovery.MaxRetries(1), nil) }},
-		{"recovery: Retry: option 0 is a zero TelemetryOption", func() { recovery.Retry(ok, recovery.TelemetryOption{}) }},
+		{"recovery: Retry: option 0 is the zero observability.Option", func() { recovery.Retry(ok, observability.Option{}) }},
 		{"recovery: Retry: initial delay 2m0s exceeds maximum delay 1m0s", func() {
 			recovery.Retry(ok, recovery.InitialDelay(2*time.Minute), recovery.MaxDelay(time.Minute))
 		}},
@@ -61,7 +62,7 @@ func TestConstructionPanics(t *testing.T) {
 		{"recovery: Step: action is nil", func() { recovery.Step(nilP, ok) }},
 		{"recovery: Saga: no steps", func() { recovery.Saga[int]() }},
 		{"recovery: Saga: step 1 has no action", func() { recovery.Saga(recovery.Step(ok, nil), recovery.SagaStep[int]{}) }},
-		{"recovery: Saga: option 0 is nil", func() { recovery.Saga(recovery.Step(ok, nil)).With(nil) }},
+		{"observability: zero Option", func() { recovery.Saga(recovery.Step(ok, nil)).With(observability.Option{}) }},
 	}
 	for _, c := range cases {
 		t.Run(c.want, func(t *testing.T) { mustPanic(t, c.want, c.f) })

@@ -67,10 +67,6 @@ type fallbackConfig struct {
 
 func anyError(error) bool { return true }
 
-type fallbackOptionFunc func(*fallbackConfig)
-
-func (f fallbackOptionFunc) applyFallback(c *fallbackConfig) { f(c) }
-
 // FallbackIf sets the predicate that decides whether an error moves on to
 // the next alternative; an error it refuses is returned as is. The default
 // accepts every error. A nil predicate panics.
@@ -85,10 +81,13 @@ func FallbackIf(pred func(error) bool) FallbackOption {
 // option is nil.
 func (f *FallbackChain[In, Out]) With(opts ...FallbackOption) *FallbackChain[In, Out] {
 	cp := *f
-	for i, o := range opts {
-		checkOption("Fallback", i, o)
-		o.applyFallback(&cp.cfg)
-	}
+	applyOptions("Fallback", opts, &cp.cfg.telemetry, func(o FallbackOption) bool {
+		fo, ok := o.(fallbackOptionFunc)
+		if ok {
+			fo(&cp.cfg)
+		}
+		return ok
+	})
 	return &cp
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ttadev/primitives/observability"
 	"sync"
 	"testing"
 
@@ -114,7 +115,7 @@ func TestFallbackStopsWhenCallerCancelled(t *testing.T) {
 func TestFallbackSpans(t *testing.T) {
 	rec, tp := newRecorder(t)
 	boom := errors.New("boom")
-	f := recovery.Fallback(failing(boom), failing(boom), constant(7)).With(recovery.WithTracerProvider(tp))
+	f := recovery.Fallback(failing(boom), failing(boom), constant(7)).With(observability.WithTracerProvider(tp))
 	if out, err := f.Execute(context.Background(), 0); err != nil || out != 7 {
 		t.Fatalf("got %d, %v", out, err)
 	}

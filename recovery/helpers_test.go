@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	primitives "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/recovery/recoverytest"
 )
 
 var errBench = errors.New("dependency down")
@@ -102,27 +103,8 @@ var waitForCancel = primitives.Func[int, int](func(ctx context.Context, _ int) (
 	return 0, ctx.Err()
 })
 
-// manualClock is a Clock that moves only when told to.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newManualClock() *manualClock {
-	return &manualClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// newManualClock returns a clock that moves only when told to.
+func newManualClock() *recoverytest.Clock { return recoverytest.NewClock() }
 
 // hintedError is an error carrying a Retry-After hint, like an HTTP 429.
 type hintedError struct{ after time.Duration }

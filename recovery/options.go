@@ -2,65 +2,63 @@ package recovery
 
 import (
 	"fmt"
-	"log/slog"
 
-	"go.opentelemetry.io/otel/trace"
-
+	"github.com/ttadev/primitives/internal/seal"
 	"github.com/ttadev/primitives/observability"
 )
 
+// Each constructor of this package takes options of its own type, so an
+// option meant for another constructor does not compile. The telemetry
+// option of the module, observability.Option (observability.WithTracerProvider,
+// WithMeterProvider, WithLogger, WithProviders), is accepted by all of
+// them; without it the OpenTelemetry globals and slog.Default() are used,
+// read at each execution.
+
 // RetryOption configures [Retry].
-type RetryOption interface{ applyRetry(*retryConfig) }
+type RetryOption interface{ ForRetry(seal.Token) }
 
 // FallbackOption configures [Fallback] (through [FallbackChain.With]).
-type FallbackOption interface{ applyFallback(*fallbackConfig) }
+type FallbackOption interface{ ForFallback(seal.Token) }
 
 // TimeoutOption configures [Timeout].
-type TimeoutOption interface{ applyTimeout(*timeoutConfig) }
+type TimeoutOption interface{ ForTimeout(seal.Token) }
 
 // BreakerOption configures [CircuitBreaker].
-type BreakerOption interface{ applyBreaker(*breakerConfig) }
+type BreakerOption interface{ ForCircuitBreaker(seal.Token) }
 
-// SagaOption configures [Saga] (through [SagaFlow.With]).
-type SagaOption interface{ applySaga(*sagaConfig) }
+type retryOptionFunc func(*retryConfig)
 
-// TelemetryOption selects where a recovery primitive sends its spans and
-// logs. It is accepted by every constructor of this package. Without one,
-// the OpenTelemetry globals and slog.Default() are used, read at each
-// execution.
-type TelemetryOption struct {
-	set func(*observability.Providers)
-}
+func (retryOptionFunc) ForRetry(seal.Token) {}
 
-func (o TelemetryOption) applyRetry(c *retryConfig)       { o.set(&c.telemetry) }
-func (o TelemetryOption) applyFallback(c *fallbackConfig) { o.set(&c.telemetry) }
-func (o TelemetryOption) applyTimeout(c *timeoutConfig)   { o.set(&c.telemetry) }
-func (o TelemetryOption) applyBreaker(c *breakerConfig)   { o.set(&c.telemetry) }
-func (o TelemetryOption) applySaga(c *sagaConfig)         { o.set(&c.telemetry) }
+type fallbackOptionFunc func(*fallbackConfig)
 
-// WithTelemetry sets the tracer provider, meter provider and logger at once.
-// Zero fields fall back to the OpenTelemetry globals and slog.Default().
-func WithTelemetry(p observability.Providers) TelemetryOption {
-	return TelemetryOption{set: func(dst *observability.Providers) { *dst = p }}
-}
+func (fallbackOptionFunc) ForFallback(seal.Token) {}
 
-// WithTracerProvider sends spans to tp instead of the global provider.
-func WithTracerProvider(tp trace.TracerProvider) TelemetryOption {
-	return TelemetryOption{set: func(dst *observability.Providers) { dst.TracerProvider = tp }}
-}
+type timeoutOptionFunc func(*timeoutConfig)
 
-// WithLogger logs through l instead of slog.Default().
-func WithLogger(l *slog.Logger) TelemetryOption {
-	return TelemetryOption{set: func(dst *observability.Providers) { dst.Logger = l }}
-}
+func (timeoutOptionFunc) ForTimeout(seal.Token) {}
 
-// checkOption panics when an option is nil (a nil interface, or a
-// TelemetryOption built as a zero value).
-func checkOption(constructor string, i int, o any) {
-	if o == nil {
-		panic(fmt.Sprintf("recovery: %s: option %d is nil", constructor, i))
-	}
-	if t, ok := o.(TelemetryOption); ok && t.set == nil {
-		panic(fmt.Sprintf("recovery: %s: option %d is a zero TelemetryOption", constructor, i))
+type breakerOptionFunc func(*breakerConfig)
+
+func (breakerOptionFunc) ForCircuitBreaker(seal.Token) {}
+
+// applyOptions applies opts in order: an observability.Option to tel, an
+// option of the constructor through apply (which reports whether it knew
+// the option). A nil or foreign option panics.
+func applyOptions[O any](constructor string, opts []O, tel *observability.Providers, apply func(O) bool) {
+	for i, o := range opts {
+		switch v := any(o).(type) {
+		case nil:
+			panic(fmt.Sprintf("recovery: %s: option %d is nil", constructor, i))
+		case observability.Option:
+			if v.IsZero() {
+				panic(fmt.Sprintf("recovery: %s: option %d is the zero observability.Option", constructor, i))
+			}
+			v.ApplyTo(tel)
+		default:
+			if !apply(o) {
+				panic(fmt.Sprintf("recovery: %s: option %d (%T) is not an option of %s", constructor, i, o, constructor))
+			}
+		}
 	}
 }

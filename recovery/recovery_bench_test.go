@@ -2,6 +2,7 @@ package recovery_test
 
 import (
 	"context"
+	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"testing"
 	"time"
@@ -93,7 +94,7 @@ func BenchmarkCircuitBreakerOpenFailFast(b *testing.B) {
 	ctx := context.Background()
 	failing := primitives.Func[int, int](func(context.Context, int) (int, error) { return 0, errBench })
 	p := recovery.CircuitBreaker(failing, recovery.FailureThreshold(1), recovery.RecoveryTimeout(time.Hour),
-		recovery.WithLogger(slog.New(slog.DiscardHandler)))
+		observability.WithLogger(slog.New(slog.DiscardHandler)))
 	_, _ = p.Execute(ctx, 0)
 	b.ReportAllocs()
 	for b.Loop() {

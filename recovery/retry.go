@@ -74,7 +74,7 @@ func (r *Retrier[In, Out]) Execute(ctx context.Context, in In) (Out, error) {
 	}
 	var start time.Time
 	if r.cfg.maxElapsed > 0 {
-		start = time.Now()
+		start = r.cfg.clock.Now()
 	}
 	out, err := r.p.Execute(ctx, in)
 	if err == nil {
@@ -84,7 +84,7 @@ func (r *Retrier[In, Out]) Execute(ctx context.Context, in In) (Out, error) {
 }
 
 func (r *Retrier[In, Out]) executeTraced(ctx context.Context, in In, tracer trace.Tracer) (Out, error) {
-	start := time.Now()
+	start := r.cfg.clock.Now()
 	rctx, span := observability.StartSpan(ctx, tracer, observability.SpanRetry)
 	out, err := r.attemptTraced(rctx, in, tracer, 1, 0)
 	if err == nil {
@@ -137,7 +137,7 @@ func (r *Retrier[In, Out]) retry(ctx context.Context, in In, err error, start ti
 			delay, hinted = hint, true
 		}
 		delay = min(max(delay, 0), r.cfg.maxDelay)
-		if r.cfg.maxElapsed > 0 && time.Since(start)+delay > r.cfg.maxElapsed {
+		if r.cfg.maxElapsed > 0 && r.cfg.clock.Now().Sub(start)+delay > r.cfg.maxElapsed {
 			return zero, &RetryError{Attempts: attempt, Reason: StopMaxElapsed, Err: err}
 		}
 		if r.cfg.onRetry != nil {
@@ -153,15 +153,21 @@ func (r *Retrier[In, Out]) retry(ctx context.Context, in In, err error, start ti
 			slog.Duration("retry.delay", delay),
 			slog.String("error", err.Error()))
 		if delay > 0 {
-			if timer == nil {
-				timer = time.NewTimer(delay)
+			var fired <-chan time.Time
+			if r.cfg.clock == SystemClock {
+				if timer == nil {
+					timer = time.NewTimer(delay)
+				} else {
+					timer.Reset(delay)
+				}
+				fired = timer.C
 			} else {
-				timer.Reset(delay)
+				fired = r.cfg.clock.After(delay)
 			}
 			select {
 			case <-ctx.Done():
 				return zero, &RetryError{Attempts: attempt, Reason: StopCanceled, Err: err, Cause: context.Cause(ctx)}
-			case <-timer.C:
+			case <-fired:
 			}
 		}
 		if ctx.Err() != nil {

@@ -47,6 +47,7 @@ type retryConfig struct {
 	retryIf    func(error) bool
 	onRetry    func(RetryEvent)
 	telemetry  observability.Providers
+	clock      Clock
 }
 
 func newRetryConfig(opts []RetryOption) retryConfig {
@@ -56,11 +57,19 @@ func newRetryConfig(opts []RetryOption) retryConfig {
 		maxDelay:   DefaultMaxDelay,
 		multiplier: DefaultMultiplier,
 		retryIf:    IsRetryable,
+		clock:      SystemClock,
 	}
-	for i, o := range opts {
-		checkOption("Retry", i, o)
-		o.applyRetry(&c)
-	}
+	applyOptions("Retry", opts, &c.telemetry, func(o RetryOption) bool {
+		switch o := o.(type) {
+		case retryOptionFunc:
+			o(&c)
+		case ClockOption:
+			c.clock = o.clock
+		default:
+			return false
+		}
+		return true
+	})
 	if !c.jitterSet && c.strategy == strategyExponential {
 		c.jitter = DefaultJitter
 	}
@@ -69,10 +78,6 @@ func newRetryConfig(opts []RetryOption) retryConfig {
 	}
 	return c
 }
-
-type retryOptionFunc func(*retryConfig)
-
-func (f retryOptionFunc) applyRetry(c *retryConfig) { f(c) }
 
 // MaxRetries sets how many times a failed attempt is retried: n=3 means up
 // to 4 attempts. With n=0 there is one attempt, and a failure the

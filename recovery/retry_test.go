@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ttadev/primitives/observability"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -339,7 +340,7 @@ func TestRetryAlreadyCancelledContextWithZeroDelay(t *testing.T) {
 func TestRetrySpans(t *testing.T) {
 	rec, tp := newRecorder(t)
 	f := &flaky{errs: []error{errTransient, errTransient}}
-	r := recovery.Retry[int, int](f, recovery.Constant(), recovery.InitialDelay(3*time.Millisecond), recovery.WithTracerProvider(tp))
+	r := recovery.Retry[int, int](f, recovery.Constant(), recovery.InitialDelay(3*time.Millisecond), observability.WithTracerProvider(tp))
 	if _, err := r.Execute(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}

@@ -91,14 +91,12 @@ type sagaConfig struct {
 	telemetry observability.Providers
 }
 
-// With returns a copy of the saga configured by opts. It panics when an
-// option is nil.
-func (s *SagaFlow[T]) With(opts ...SagaOption) *SagaFlow[T] {
+// With returns a copy of the saga with the telemetry options opts added
+// to those it already has. It panics when an option is the zero
+// observability.Option.
+func (s *SagaFlow[T]) With(opts ...observability.Option) *SagaFlow[T] {
 	cp := *s
-	for i, o := range opts {
-		checkOption("Saga", i, o)
-		o.applySaga(&cp.cfg)
-	}
+	cp.cfg.telemetry = s.cfg.telemetry.With(opts...)
 	return &cp
 }
 

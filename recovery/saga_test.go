@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ttadev/primitives/observability"
 	"sync"
 	"testing"
 
@@ -200,7 +201,7 @@ func TestSagaSpans(t *testing.T) {
 		recovery.Step(l.action("s0", 1, nil), l.undo("u0", nil)),
 		recovery.Step(l.action("s1", 1, nil), l.undo("u1", nil)),
 		recovery.Step(l.action("s2", 1, errBench), nil),
-	).With(recovery.WithTracerProvider(tp))
+	).With(observability.WithTracerProvider(tp))
 	if _, err := s.Execute(context.Background(), 0); err == nil {
 		t.Fatal("no error")
 	}

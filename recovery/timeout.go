@@ -52,10 +52,13 @@ func Timeout[In, Out any](p primitives.Primitive[In, Out], d time.Duration, opts
 		panic(fmt.Sprintf("recovery: Timeout: duration must be > 0, got %s", d))
 	}
 	var cfg timeoutConfig
-	for i, o := range opts {
-		checkOption("Timeout", i, o)
-		o.applyTimeout(&cfg)
-	}
+	applyOptions("Timeout", opts, &cfg.telemetry, func(o TimeoutOption) bool {
+		to, ok := o.(timeoutOptionFunc)
+		if ok {
+			to(&cfg)
+		}
+		return ok
+	})
 	return &TimeLimit[In, Out]{
 		p:     p,
 		d:     d,
@@ -68,10 +71,6 @@ type timeoutConfig struct {
 	abandon   bool
 	telemetry observability.Providers
 }
-
-type timeoutOptionFunc func(*timeoutConfig)
-
-func (f timeoutOptionFunc) applyTimeout(c *timeoutConfig) { f(c) }
 
 // AbandonOnDeadline makes Timeout return as soon as the deadline passes (or
 // the caller's context is done) even when the inner primitive ignores its

@@ -3,6 +3,7 @@ package recovery_test
 import (
 	"context"
 	"errors"
+	"github.com/ttadev/primitives/observability"
 	"os/exec"
 	"sync/atomic"
 	"syscall"
@@ -139,7 +140,7 @@ func TestTimeoutFallback(t *testing.T) {
 		return n + 100, nil
 	})
 	rec, tp := newRecorder(t)
-	tl := recovery.Timeout(waitForCancel, 5*time.Millisecond, recovery.WithTracerProvider(tp)).WithFallback(fb)
+	tl := recovery.Timeout(waitForCancel, 5*time.Millisecond, observability.WithTracerProvider(tp)).WithFallback(fb)
 	out, err := tl.Execute(context.Background(), 1)
 	if err != nil || out != 101 {
 		t.Fatalf("got %d, %v; want the fallback's 101", out, err)

@@ -60,10 +60,9 @@ func ExampleCodeExecution_pipeline() {
 	exec := sandbox.NewCodeExecution(prov, observability.WithLogger(slog.New(slog.DiscardHandler)))
 	defer exec.Close(context.Background())
 
-	cached := performance.Cache[sandbox.CodeInput, sandbox.CodeOutput](exec, performance.TTL(time.Hour),
-		performance.KeyFunc(func(in sandbox.CodeInput) string { return in.Code }))
+	cached := performance.CacheBy(exec, func(in sandbox.CodeInput) string { return in.Code }, performance.TTL(time.Hour))
 	defer cached.Close()
-	pipeline := recovery.Retry[sandbox.CodeInput, sandbox.CodeOutput](cached, recovery.MaxRetries(3), recovery.Exponential())
+	pipeline := recovery.Retry(cached, recovery.MaxRetries(3), recovery.Exponential())
 
 	for range 2 {
 		out, err := pipeline.Execute(context.Background(), sandbox.CodeInput{Code: "sum(range(10))"})

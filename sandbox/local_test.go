@@ -159,12 +159,11 @@ func TestLocalStatelessAndSessionModes(t *testing.T) {
 // repeated request is answered from the cache without running anything.
 func TestLocalRetryCachePipeline(t *testing.T) {
 	ce := newExec(t, localProvider(t), sandbox.MaxSandboxes(1))
-	cached := performance.Cache[sandbox.CodeInput, sandbox.CodeOutput](ce, performance.TTL(time.Hour),
-		performance.KeyFunc(func(in sandbox.CodeInput) string { return in.Code }))
+	cached := performance.CacheBy(ce, func(in sandbox.CodeInput) string { return in.Code }, performance.TTL(time.Hour))
 	defer cached.Close()
 	var retries []error
 	var mu sync.Mutex
-	pipeline := recovery.Retry[sandbox.CodeInput, sandbox.CodeOutput](cached, recovery.MaxRetries(3),
+	pipeline := recovery.Retry(cached, recovery.MaxRetries(3),
 		recovery.InitialDelay(10*time.Millisecond),
 		recovery.OnRetry(func(ev recovery.RetryEvent) {
 			mu.Lock()

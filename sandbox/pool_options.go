@@ -38,6 +38,9 @@ func applyPoolOptions(constructor string, c *poolConfig, opts []PoolOption) {
 		case poolOption:
 			o(c)
 		case observability.Option:
+			if o.IsZero() {
+				panic(fmt.Sprintf("sandbox: %s: option %d is the zero observability.Option", constructor, i))
+			}
 			o.ApplyTo(&c.telemetry)
 		case nil:
 			panic(fmt.Sprintf("sandbox: %s: option %d is nil", constructor, i))

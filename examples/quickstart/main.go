@@ -49,9 +49,7 @@ func run(w io.Writer) error {
 		observability.WithLogger(quiet))
 	defer exec.Close(context.Background())
 
-	cached := performance.Cache(exec,
-		performance.TTL(time.Hour),
-		performance.KeyFunc(func(in sandbox.CodeInput) string { return in.Code }))
+	cached := performance.CacheBy(exec, func(in sandbox.CodeInput) string { return in.Code }, performance.TTL(time.Hour))
 	defer cached.Close()
 	pipeline := recovery.Retry(cached, recovery.MaxRetries(3), recovery.Exponential())
 

@@ -75,6 +75,9 @@ func FromEnv(opts ...Option) (*sandbox.CodeExecution, error) {
 		case option:
 			o(&cfg)
 		case observability.Option:
+			if o.IsZero() {
+				panic(fmt.Sprintf("codeexec: FromEnv: option %d is the zero observability.Option", i))
+			}
 			cfg.telemetry = append(cfg.telemetry, o)
 		case nil:
 			panic(fmt.Sprintf("codeexec: FromEnv: option %d is nil", i))

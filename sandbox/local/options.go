@@ -78,6 +78,9 @@ func applyOptions(c *config, opts []Option) {
 		case option:
 			o(c)
 		case observability.Option:
+			if o.IsZero() {
+				panic(fmt.Sprintf("local: New: option %d is the zero observability.Option", i))
+			}
 			p := observability.Providers{Logger: c.logger}
 			o.ApplyTo(&p)
 			c.logger = p.Log()
