@@ -182,8 +182,7 @@ func seedExamples(t *testing.T, exec *sandbox.CodeExecution) {
 		return exec.Execute(ctx, in)
 	})
 	resilient := recovery.Retry(counted, recovery.MaxRetries(3), recovery.Exponential())
-	cached := performance.Cache(resilient, performance.TTL(time.Hour),
-		performance.KeyFunc(func(in sandbox.CodeInput) string { return in.Code }))
+	cached := performance.CacheBy(resilient, func(in sandbox.CodeInput) string { return in.Code }, performance.TTL(time.Hour))
 	for i := 0; i < 2; i++ {
 		out, err = cached.Execute(ctx, sandbox.CodeInput{Code: "print('All tests passed!')"})
 		if err != nil || out.Logs != "All tests passed!\n" {
