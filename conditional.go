@@ -146,7 +146,9 @@ func (r *router[In, Out, K]) Execute(ctx context.Context, in In) (Out, error) {
 		}
 		wf.Update(RoutingHistoryKey, func(old any, _ bool) any {
 			h, _ := old.([]RouteDecision)
-			return append(h, RouteDecision{Key: k, UsedRoute: used})
+			// A new array every time: child contexts copy the state
+			// shallowly, so the old slice may be shared with siblings.
+			return append(h[:len(h):len(h)], RouteDecision{Key: k, UsedRoute: used})
 		})
 	}
 	ctx, span := observability.Providers{}.StartSpan(ctx, observability.SpanRouter)

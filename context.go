@@ -132,8 +132,8 @@ func (w *WorkflowContext) WorkflowID() string { return w.workflowID }
 // SessionID returns the session id, possibly "".
 func (w *WorkflowContext) SessionID() string { return w.sessionID }
 
-// CausationID returns the correlation id of the run that caused this one:
-// for a child context, its parent's correlation id.
+// CausationID returns the correlation id of the run that caused this one,
+// possibly "". A child context has its parent's.
 func (w *WorkflowContext) CausationID() string { return w.causationID }
 
 // StartTime returns when the context was created.
@@ -210,10 +210,14 @@ func (w *WorkflowContext) Checkpoints() []Checkpoint {
 	return append([]Checkpoint(nil), w.checkpoints...)
 }
 
-// Child returns a context for a sub-task (a Parallel branch uses one): it
-// keeps the correlation id, workflow and session ids, copies metadata,
-// baggage and a snapshot of the state, and sets the causation id to this
-// context's correlation id. State written to the child does not flow back.
+// Child returns a context for a sub-task of the same run (a Parallel
+// branch uses one): it keeps the correlation id, the causation id (the run
+// that caused this one caused the sub-task too), the workflow and session
+// ids, copies metadata and baggage, and takes a snapshot of the state.
+// State written to the child does not flow back and is not seen by
+// siblings. The snapshot copies the map, not the values: values stored in
+// the state should be immutable (the module's own, such as the routing
+// history, are replaced on every change, never modified in place).
 func (w *WorkflowContext) Child() *WorkflowContext {
 	w.mu.RLock()
 	state := maps.Clone(w.state)
@@ -225,7 +229,7 @@ func (w *WorkflowContext) Child() *WorkflowContext {
 		correlationID: w.correlationID,
 		workflowID:    w.workflowID,
 		sessionID:     w.sessionID,
-		causationID:   w.correlationID,
+		causationID:   w.causationID,
 		metadata:      maps.Clone(w.metadata),
 		baggage:       maps.Clone(w.baggage),
 		start:         time.Now(),

@@ -88,7 +88,7 @@ func TestChildContext(t *testing.T) {
 		p.Baggage(map[string]string{"tenant": "acme"}))
 	parent.Set("a", 1)
 	child := parent.Child()
-	if child.CorrelationID() != "root" || child.CausationID() != "root" {
+	if child.CorrelationID() != "root" || child.CausationID() != "" {
 		t.Fatalf("child ids %q %q", child.CorrelationID(), child.CausationID())
 	}
 	if v, _ := child.Metadata("k"); v != "v" || child.Baggage()["tenant"] != "acme" {

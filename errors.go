@@ -48,6 +48,10 @@ func (e *PanicError) Error() string {
 	return fmt.Sprintf("panic: %v", e.Value)
 }
 
+// Retryable reports false: a panic is a bug, and running the same code
+// again runs the same bug. Package recovery's default policy asks this.
+func (e *PanicError) Retryable() bool { return false }
+
 // Unwrap returns the panic value when it is an error.
 func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -57,7 +56,7 @@ func (w *instrumented[In, Out]) Execute(ctx context.Context, in In) (Out, error)
 	observability.End(span, err)
 
 	elapsed := time.Since(start)
-	inst := instrumentsFor(w.tel.Meter())
+	inst := primitiveInstrumentCache.For(w.tel.Meter())
 	attrs := w.attrOK
 	if err != nil {
 		attrs = w.attrFail
@@ -76,12 +75,7 @@ type primitiveInstruments struct {
 	duration   metric.Float64Histogram
 }
 
-var instrumentCache sync.Map // metric.Meter -> *primitiveInstruments
-
-func instrumentsFor(m metric.Meter) *primitiveInstruments {
-	if v, ok := instrumentCache.Load(m); ok {
-		return v.(*primitiveInstruments)
-	}
+var primitiveInstrumentCache = observability.NewInstrumentCache(func(m metric.Meter) *primitiveInstruments {
 	exec, err1 := m.Int64Counter(observability.MetricPrimitiveExecutions,
 		metric.WithDescription("Executions of instrumented primitives."))
 	dur, err2 := m.Float64Histogram(observability.MetricPrimitiveDuration,
@@ -90,6 +84,5 @@ func instrumentsFor(m metric.Meter) *primitiveInstruments {
 		// The API returns usable no-op instruments alongside the error.
 		otelError(fmt.Errorf("primitives: creating instruments: %v %v", err1, err2))
 	}
-	v, _ := instrumentCache.LoadOrStore(m, &primitiveInstruments{executions: exec, duration: dur})
-	return v.(*primitiveInstruments)
-}
+	return &primitiveInstruments{executions: exec, duration: dur}
+})

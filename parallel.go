@@ -24,10 +24,12 @@ import (
 // every error joined by errors.Join. [MaxConcurrency] bounds how many
 // branches run at once.
 //
-// A panic in a branch is returned as a *PanicError inside the *BranchError;
-// it never crashes the process. When the context carries a WorkflowContext,
-// each branch gets a child of it (same correlation id, causation id set to
-// the parent's), so state written by one branch is not seen by another.
+// A panic in a branch is returned as a *PanicError inside the *BranchError
+// (branches run on goroutines of their own, where a panic would crash the
+// process); it is not retryable. When the context carries a
+// WorkflowContext, each branch gets a child of it ([WorkflowContext.Child]:
+// same correlation and causation ids), so state written by one branch is
+// not seen by another.
 // With a tracer provider installed each branch runs in a span named
 // "parallel.branch_<i>".
 func Parallel[In, Out any](branches ...Primitive[In, Out]) *Fanout[In, Out] {

@@ -135,7 +135,7 @@ func TestParallelGivesBranchesChildWorkflowContexts(t *testing.T) {
 		if wf == nil || wf == parent {
 			return 0, errors.New("branch did not get a child context")
 		}
-		if wf.CorrelationID() != "corr-1" || wf.CausationID() != "corr-1" {
+		if wf.CorrelationID() != "corr-1" || wf.CausationID() != "upstream" {
 			return 0, errors.New("child ids wrong: " + wf.CorrelationID() + " " + wf.CausationID())
 		}
 		if v, _ := wf.Get("shared"); v != "seen" {
