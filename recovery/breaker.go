@@ -27,7 +27,9 @@ import (
 // [HalfOpenMaxCalls] trial calls at a time go through; [SuccessThreshold]
 // successes (default 2) close it, any failure opens it again. Which errors
 // are failures is said by [FailureIf]; an error returned after the caller
-// cancelled its context counts as nothing. A call whose primitive panics
+// cancelled its context counts as nothing, whatever the cancellation's
+// cause (a Parallel branch cancelled because a sibling failed does not
+// trip its breaker). A call whose primitive panics
 // counts as a failure, and the panic goes on unwinding. Results of calls
 // admitted before a state change are not counted in the new state. A call
 // whose context is already done returns the context's cause without
@@ -186,7 +188,11 @@ func (b *Breaker[In, Out]) admit(ctx context.Context, span trace.Span) (uint64, 
 
 // record counts the result of a call admitted under sg.
 func (b *Breaker[In, Out]) record(ctx context.Context, sg uint64, err error, span trace.Span) {
-	ignored := err != nil && err != errPanicked && ctx.Err() != nil && errors.Is(err, context.Canceled)
+	// The caller cancelled (with any cause: a Parallel sibling's failure,
+	// an abandoned request): the result says nothing about the dependency.
+	// A caller's passed deadline still counts: a slow dependency is a
+	// failing one.
+	ignored := err != nil && err != errPanicked && errors.Is(ctx.Err(), context.Canceled)
 	failure := err == errPanicked || err != nil && !ignored && b.cfg.failureIf(err)
 	if stateOf(sg) == StateHalfOpen {
 		b.mu.Lock()

@@ -27,12 +27,20 @@ type RetryAfterHinter interface {
 //   - nil: not retryable;
 //   - an error in the chain implementing [Retryable] (found with
 //     errors.As, so the outermost one decides): what it says. The
-//     [Permanent] and [Transient] marks, *InvalidInputError and
-//     *TimeoutError implement it, so a Timeout primitive's error is
-//     retryable although it matches context.DeadlineExceeded;
-//   - otherwise context.Canceled and context.DeadlineExceeded: not
-//     retryable (the caller gave up or its deadline passed);
-//   - anything else: retryable (an unknown failure may be transient).
+//     [Permanent] and [Transient] marks, *InvalidInputError,
+//     *TimeoutError and a recovered panic (*primitives.PanicError)
+//     implement it;
+//   - context.Canceled: not retryable (someone chose to stop the work);
+//   - anything else, context.DeadlineExceeded included: retryable. A
+//     deadline the failed step set itself (an http.Client timeout, a
+//     per-call deadline) is the most common transient failure of a
+//     remote call.
+//
+// IsRetryable looks at the error only. Whether the CALLER gave up is
+// decided from the caller's context, not from the error's shape: Retry and
+// the other combinators of the module never retry once their own context
+// is done, whatever the error says, and whatever cause the context was
+// cancelled with.
 func IsRetryable(err error) bool {
 	if err == nil {
 		return false
@@ -41,11 +49,7 @@ func IsRetryable(err error) bool {
 	if errors.As(err, &r) {
 		return r.Retryable()
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var bad *InvalidInputError
-	return !errors.As(err, &bad)
+	return !errors.Is(err, context.Canceled)
 }
 
 // RetryAfter returns the retry-after hint carried by err, or 0.

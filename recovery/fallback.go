@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -65,11 +66,17 @@ type fallbackConfig struct {
 	telemetry  observability.Providers
 }
 
-func anyError(error) bool { return true }
+// anyError accepts every error but a recovered panic: a bug is not
+// answered by an alternative.
+func anyError(err error) bool {
+	var pe *primitives.PanicError
+	return !errors.As(err, &pe)
+}
 
 // FallbackIf sets the predicate that decides whether an error moves on to
 // the next alternative; an error it refuses is returned as is. The default
-// accepts every error. A nil predicate panics.
+// accepts every error except a recovered panic (*primitives.PanicError):
+// a bug fails fast. A nil predicate panics.
 func FallbackIf(pred func(error) bool) FallbackOption {
 	if pred == nil {
 		panic("recovery: FallbackIf: predicate is nil")

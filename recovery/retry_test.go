@@ -91,7 +91,6 @@ func TestRetryDefaultPolicyDoesNotRetry(t *testing.T) {
 		"invalid input":                &recovery.InvalidInputError{Field: "code", Reason: "empty"},
 		"retryable() false":            fmt.Errorf("wrapped: %w", notRetryable{}),
 		"context.Canceled":             fmt.Errorf("inner: %w", context.Canceled),
-		"deadline exceeded":            context.DeadlineExceeded,
 		"code timeout (not transient)": &recovery.TimeoutError{Op: "code execution", Transient: false},
 	}
 	for name, want := range cases {

@@ -3,6 +3,7 @@ package recovery
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"strings"
 
@@ -45,11 +46,15 @@ func Step[T any](action, compensate primitives.Primitive[T, T]) SagaStep[T] {
 // Compensations run under context.WithoutCancel(ctx): they keep the
 // context's values (workflow, trace) but not its cancellation or deadline,
 // because a cancelled request is exactly when undoing matters. Give a
-// compensation its own [Timeout] if it might hang. A panic in a step is
-// that step's failure (a *primitives.PanicError), so the completed steps
-// are still undone; a panic in a compensation is returned as a
-// *primitives.PanicError among the compensation failures, so the remaining
-// compensations still run.
+// compensation its own [Timeout] if it might hang.
+//
+// Panics follow the module's policy (a panic reaches the caller, after
+// the combinator has restored what it owns): when a step panics, the
+// completed steps are undone, and then the panic goes on with its
+// original value; when a compensation panics, the remaining compensations
+// still run before the panic goes on. The saga's error (with every
+// compensation failure) is logged at Error level then, since it cannot be
+// returned.
 //
 // On failure Execute returns a *SagaError carrying the failed step and
 // every compensation failure; errors.Is and errors.As reach them all. The
@@ -105,22 +110,35 @@ func (s *SagaFlow[T]) Len() int { return len(s.steps) }
 
 // Execute runs the steps, compensating on failure.
 func (s *SagaFlow[T]) Execute(ctx context.Context, in T) (T, error) {
+	if err := doneCause(ctx); err != nil {
+		var zero T
+		return zero, err
+	}
 	tracer, traced := s.cfg.telemetry.Tracer()
 	var span trace.Span
 	if traced {
 		ctx, span = observability.StartSpan(ctx, tracer, observability.SpanSaga)
 	}
-	out, err := s.run(ctx, in, tracer)
+	out, err, panicked := s.run(ctx, in, tracer)
 	if span != nil {
 		if se, ok := err.(*SagaError); ok {
 			span.SetAttributes(attribute.Int(observability.AttrSagaFailedStep, se.Step))
 		}
 		observability.End(span, err)
 	}
+	if panicked != nil {
+		// The module's panic policy: the completed steps are undone, then
+		// the panic goes on to the caller with its own value.
+		observability.Log(ctx, s.cfg.telemetry.Log(), slog.LevelError, "saga compensated after a panic",
+			slog.String("error", err.Error()))
+		panic(panicked.Value)
+	}
 	return out, err
 }
 
-func (s *SagaFlow[T]) run(ctx context.Context, in T, tracer trace.Tracer) (T, error) {
+// run runs the steps. When a step or a compensation panicked, panicked is
+// the first such panic (the step's if it was one), already compensated.
+func (s *SagaFlow[T]) run(ctx context.Context, in T, tracer trace.Tracer) (_ T, _ error, panicked *primitives.PanicError) {
 	// inputs[i] is what step i received; inputs[i+1] is what it returned.
 	inputs := make([]T, 0, len(s.steps)+1)
 	cur := in
@@ -142,11 +160,20 @@ func (s *SagaFlow[T]) run(ctx context.Context, in T, tracer trace.Tracer) (T, er
 		}
 		if err != nil {
 			var zero T
-			return zero, s.compensate(ctx, i, err, inputs, tracer)
+			serr := s.compensate(ctx, i, err, inputs, tracer)
+			if pe, ok := err.(*primitives.PanicError); ok {
+				return zero, serr, pe
+			}
+			for _, c := range serr.CompensationErrors {
+				if pe, ok := c.Err.(*primitives.PanicError); ok {
+					return zero, serr, pe
+				}
+			}
+			return zero, serr, nil
 		}
 		cur = out
 	}
-	return cur, nil
+	return cur, nil, nil
 }
 
 // compensate undoes steps failed-1 .. 0 and builds the saga's error.
@@ -175,7 +202,8 @@ func (s *SagaFlow[T]) compensate(ctx context.Context, failed int, cause error, i
 	return serr
 }
 
-// runGuarded runs p, returning a panic as a *primitives.PanicError.
+// runGuarded runs p, returning a panic as a *primitives.PanicError, so the
+// saga can compensate before the panic goes on (see Saga).
 func runGuarded[T any](ctx context.Context, p primitives.Primitive[T, T], in T) (out T, err error) {
 	defer func() {
 		if r := recover(); r != nil {

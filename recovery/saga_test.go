@@ -129,10 +129,13 @@ func TestSagaCompensationPanicDoesNotStopOthers(t *testing.T) {
 		recovery.Step(l.action("s1", 1, nil), panicky),
 		recovery.Step(l.action("s2", 1, errBench), nil),
 	)
-	_, err := s.Execute(context.Background(), 0)
-	var pe *primitives.PanicError
-	if !errors.As(err, &pe) || pe.Value != "undo exploded" {
-		t.Fatalf("err %v; want the compensation's panic as a *PanicError", err)
+	var recovered any
+	func() {
+		defer func() { recovered = recover() }()
+		_, _ = s.Execute(context.Background(), 0)
+	}()
+	if recovered != "undo exploded" {
+		t.Fatalf("recovered %v; the compensation's panic must reach the caller once the others ran", recovered)
 	}
 	if l.String() != "[s0(0) s1(1) s2(2) u0(0->1,true,live=true)]" {
 		t.Fatalf("calls %s", l.String())
@@ -170,21 +173,6 @@ func TestSagaCompensatesAfterCancellation(t *testing.T) {
 	}
 	if corr != "order-7" {
 		t.Fatalf("compensation saw correlation id %q; context values must be kept", corr)
-	}
-}
-
-func TestSagaContextDoneBeforeFirstStep(t *testing.T) {
-	var l ledger
-	ctx, cancel := context.WithCancelCause(context.Background())
-	stop := errors.New("shutting down")
-	cancel(stop)
-	_, err := recovery.Saga(recovery.Step(l.action("s0", 1, nil), l.undo("u0", nil))).Execute(ctx, 0)
-	var se *recovery.SagaError
-	if !errors.As(err, &se) || se.Step != 0 || !errors.Is(err, stop) {
-		t.Fatalf("err %v", err)
-	}
-	if l.String() != "[]" {
-		t.Fatalf("calls %s", l.String())
 	}
 }
 

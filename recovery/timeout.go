@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -24,10 +25,11 @@ import (
 //     caller's context is already done;
 //   - p's output when it succeeds, even if it returned after the deadline
 //     (a result that arrived is not thrown away);
-//   - when p fails after OUR deadline passed: a *TimeoutError with
-//     Transient set, matching [ErrTimeout] and context.DeadlineExceeded and
-//     wrapping p's error; or, with [TimeLimit.WithFallback], the fallback's
-//     result;
+//   - when p fails after OUR deadline passed: a *TimeoutError matching
+//     [ErrTimeout] and context.DeadlineExceeded and wrapping p's error,
+//     retryable (Transient) unless p's error says it is not (an error
+//     marked [Permanent] keeps its verdict); or, with
+//     [TimeLimit.WithFallback], the fallback's result;
 //   - when the CALLER's context is done (its own deadline or cancel): p's
 //     error unchanged, never our timeout, and no fallback;
 //   - any other failure of p unchanged.
@@ -138,6 +140,7 @@ func (t *TimeLimit[In, Out]) executeTraced(ctx context.Context, in In, tracer tr
 
 func (t *TimeLimit[In, Out]) execute(ctx context.Context, in In, span trace.Span) (Out, error) {
 	tctx, cancel := context.WithTimeoutCause(ctx, t.d, t.cause)
+	defer cancel() // also when p panics
 	var (
 		out Out
 		err error
@@ -163,7 +166,18 @@ func (t *TimeLimit[In, Out]) execute(ctx context.Context, in In, span trace.Span
 		return t.fallback.Execute(ctx, in)
 	}
 	var zero Out
-	return zero, &TimeoutError{Op: "timeout", After: t.d, Err: err, Transient: true}
+	return zero, &TimeoutError{Op: "timeout", After: t.d, Err: err, Transient: innerVerdict(err)}
+}
+
+// innerVerdict is whether a timeout whose inner error is err may be
+// retried: what err says when it says it (an error marked Permanent that
+// arrived after the deadline is still permanent), else yes.
+func innerVerdict(err error) bool {
+	var r Retryable
+	if errors.As(err, &r) {
+		return r.Retryable()
+	}
+	return true
 }
 
 type outcome[Out any] struct {
