@@ -90,6 +90,10 @@ func Bulkhead[In, Out any](p primitives.Primitive[In, Out], maxConcurrent int, o
 // Execute runs the inner primitive once a slot is free, or fails as
 // described on [Bulkhead].
 func (b *BulkheadPrimitive[In, Out]) Execute(ctx context.Context, in In) (Out, error) {
+	if ctx.Err() != nil {
+		var zero Out
+		return zero, context.Cause(ctx)
+	}
 	if _, traced := b.telemetry.Tracer(); traced {
 		return b.executeTraced(ctx, in)
 	}

@@ -35,7 +35,10 @@ type CachePrimitive[In, Out any] struct {
 
 	flight flightGroup[Out]
 
-	hits, misses, loads, coalesced, storeErrors atomic.Uint64
+	// The counters live apart from the cache, so that the metrics
+	// callback, which the meter provider holds, does not keep the cache
+	// alive (see registerMetrics).
+	*cacheCounters
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -46,17 +49,22 @@ type CachePrimitive[In, Out any] struct {
 // Cache returns a primitive that runs p once per key and answers later
 // calls with the same key from a store until the entry's TTL passes:
 //
-//	cached := performance.CacheBy(exec, func(in CodeInput) string { return in.Code }, performance.TTL(time.Hour))
+//	cached := performance.Cache(exec, performance.TTL(time.Hour))
 //	defer cached.Close()
 //
 // Behaviour:
+//   - Context: a caller whose context is already done gets its cause at
+//     once; nothing is looked up or run.
 //   - Store: by default an in-process [LRUStore] of [DefaultMaxEntries]
 //     entries (see [MaxEntries]) with lazy expiry and no background
 //     goroutine; [WithStore] selects a shared store such as Redis.
-//   - Key: [KeyFunc], else a string input is its own key, numbers and
-//     booleans are formatted, and other inputs are keyed by the SHA-256 of
-//     their JSON encoding (Cache panics if In has unexported fields, funcs
-//     or channels, which JSON cannot represent faithfully).
+//   - Key: the key function given to [CacheBy]; with Cache a string input
+//     is its own key, numbers and booleans are formatted, and other inputs
+//     are keyed by the SHA-256 of their JSON encoding, made through a
+//     pointer so that MarshalJSON and MarshalText methods with pointer
+//     receivers are used (Cache panics if In has unexported fields without
+//     such a method, funcs or channels, which JSON cannot represent
+//     faithfully).
 //   - Single flight: concurrent calls that miss on the same key share one
 //     run of p. A caller whose context ends leaves at once with its
 //     context's error and does not disturb the others; the run is given
@@ -64,9 +72,12 @@ type CachePrimitive[In, Out any] struct {
 //     values, not its deadline) and is cancelled when every waiting caller
 //     has left. Callers of a shared run, like cache hits, receive the same
 //     Out value: treat outputs as read-only.
-//   - Errors of p are returned and not cached, unless [CacheErrors] is set.
-//     A panic of p or of the key function becomes an error (a
-//     *primitives.PanicError or a *[KeyError]), never a crash.
+//   - Errors of p are returned and not cached, unless [CacheErrors] is set;
+//     even then, the result of a run every caller abandoned (or that Close
+//     cancelled) is never kept, whatever error it returned. p runs on a
+//     goroutine of its own, so a panic of p becomes a *primitives.PanicError
+//     (not retryable, never cached) and a panic of the key function a
+//     *[KeyError], never a crash.
 //   - Store failures (a Redis outage) never fail a call: a failed read is
 //     treated as a miss, a failed write leaves the value uncached; both are
 //     logged at Warn and counted in [CacheStats.StoreErrors].
@@ -81,10 +92,11 @@ type CachePrimitive[In, Out any] struct {
 // 60-100 ns and does not allocate.
 //
 // Call Close when the cache is no longer needed: it unregisters the metric
-// callbacks, cancels runs in flight and closes the store.
+// callbacks, cancels runs in flight and closes the store. A cache dropped
+// without Close is still garbage-collected (its metric callback is
+// unregistered then), but its store is not closed.
 //
-// Cache panics when p is nil, when an option is nil or invalid, or when the
-// KeyFunc's input type is not In.
+// Cache panics when p is nil, or when an option is nil or invalid.
 func Cache[In, Out any](p primitives.Primitive[In, Out], opts ...CacheOption) *CachePrimitive[In, Out] {
 	return newCache(p, nil, "Cache", opts)
 }
@@ -132,6 +144,7 @@ func newCache[In, Out any](p primitives.Primitive[In, Out], key func(In) string,
 	if key == nil {
 		c.key = defaultKeyFunc[In](constructor)
 	}
+	c.cacheCounters = &cacheCounters{}
 	if cfg.store != nil {
 		if reflect.ValueOf(cfg.store).Kind() == reflect.Pointer && reflect.ValueOf(cfg.store).IsNil() {
 			panic("performance: " + constructor + ": WithStore: store is a nil pointer")
@@ -140,6 +153,7 @@ func newCache[In, Out any](p primitives.Primitive[In, Out], key func(In) string,
 	} else {
 		c.store = NewLRUStore[entry[Out]](cfg.maxEntries)
 	}
+	c.cacheCounters.store, _ = c.store.(StatsReporter)
 	c.registerMetrics()
 	return c
 }
@@ -151,6 +165,10 @@ func (c *CachePrimitive[In, Out]) Execute(ctx context.Context, in In) (Out, erro
 	if c.closed.Load() {
 		var zero Out
 		return zero, ErrClosed
+	}
+	if ctx.Err() != nil {
+		var zero Out
+		return zero, context.Cause(ctx)
 	}
 	key, err := c.keyOf(in)
 	if err != nil {
@@ -235,6 +253,10 @@ func (c *CachePrimitive[In, Out]) load(ctx context.Context, key string, in In, c
 
 	var ttl time.Duration
 	switch {
+	case ctx.Err() != nil:
+		// Every caller left, or the cache closed, while the run went on:
+		// whatever it returned (often its context's cause, in any shape)
+		// answers nobody and is not kept.
 	case err == nil:
 		ttl = c.ttl
 	case c.cacheErrors && cacheableError(err):

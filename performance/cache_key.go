@@ -54,7 +54,10 @@ func identityKey(s string) string { return s }
 // when encoding fails (a NaN, a cyclic value behind an interface); the
 // cache turns that panic into a *KeyError.
 func jsonKey[In any](in In) string {
-	b, err := json.Marshal(in)
+	// Through a pointer, so that MarshalJSON and MarshalText methods with
+	// pointer receivers are called (on a value they are not, and the
+	// value would be encoded field by field, unexported fields dropped).
+	b, err := json.Marshal(&in)
 	if err != nil {
 		panic(fmt.Errorf("default key: %w", err))
 	}

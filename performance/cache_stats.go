@@ -2,6 +2,8 @@ package performance
 
 import (
 	"context"
+	"runtime"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -40,9 +42,14 @@ func (s CacheStats) HitRatio() float64 {
 	return 0
 }
 
-// Stats returns the cache's counters. It is cheap (a few atomic loads and
-// one store lock) and safe for concurrent use.
-func (c *CachePrimitive[In, Out]) Stats() CacheStats {
+// cacheCounters holds what Stats reports. It is shared by the cache and
+// its metrics callback, and references nothing else of the cache.
+type cacheCounters struct {
+	hits, misses, loads, coalesced, storeErrors atomic.Uint64
+	store                                       StatsReporter // nil when the store does not report
+}
+
+func (c *cacheCounters) snapshot() CacheStats {
 	s := CacheStats{
 		Hits:        c.hits.Load(),
 		Misses:      c.misses.Load(),
@@ -51,17 +58,27 @@ func (c *CachePrimitive[In, Out]) Stats() CacheStats {
 		StoreErrors: c.storeErrors.Load(),
 		Size:        -1,
 	}
-	if r, ok := c.store.(StatsReporter); ok {
-		st := r.StoreStats()
+	if c.store != nil {
+		st := c.store.StoreStats()
 		s.Size, s.Evictions, s.Expirations = st.Size, st.Evictions, st.Expirations
 	}
 	return s
 }
 
+// Stats returns the cache's counters. It is cheap (a few atomic loads and
+// one store lock) and safe for concurrent use.
+func (c *CachePrimitive[In, Out]) Stats() CacheStats { return c.snapshot() }
+
 // registerMetrics exports the counters as observable instruments, read
 // only when a metric reader collects: the hot path pays nothing for
 // metrics. Failures to create instruments are logged and leave the cache
 // without metrics.
+//
+// The meter provider holds the callback for as long as it is registered,
+// so the callback reads the counters only, never the cache; and a cache
+// that becomes unreachable without Close has its callback unregistered
+// when it is collected, so a cache built per request or per tenant does
+// not leak.
 func (c *CachePrimitive[In, Out]) registerMetrics() {
 	meter := c.telemetry.Meter()
 	counter := func(name, desc string) metric.Int64ObservableCounter {
@@ -88,8 +105,9 @@ func (c *CachePrimitive[In, Out]) registerMetrics() {
 		}
 	}
 	attrs := metric.WithAttributeSet(attribute.NewSet(c.nameAttr))
+	counters := c.cacheCounters
 	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		s := c.Stats()
+		s := counters.snapshot()
 		o.ObserveInt64(hits, int64(s.Hits), attrs)
 		o.ObserveInt64(misses, int64(s.Misses), attrs)
 		o.ObserveInt64(loads, int64(s.Loads), attrs)
@@ -107,4 +125,5 @@ func (c *CachePrimitive[In, Out]) registerMetrics() {
 		return
 	}
 	c.metrics = reg
+	runtime.AddCleanup(c, func(reg metric.Registration) { _ = reg.Unregister() }, reg)
 }

@@ -3,7 +3,8 @@
 // primitives.Primitive and is one itself, so they compose with everything
 // else in the module:
 //
-//	cached := performance.CacheBy(exec, func(in CodeInput) string { return in.Code }, performance.TTL(time.Hour))
+//	cached := performance.CacheBy(exec, func(in CodeInput) string { return in.Code },
+//		performance.TTL(time.Hour))
 //	defer cached.Close()
 //	guarded := performance.Bulkhead(cached, 8, performance.MaxQueue(32))
 //	paced := performance.RateLimit(guarded, rate.Every(100*time.Millisecond), 5, performance.Wait())
