@@ -125,7 +125,7 @@ func (c *CodeExecution) Execute(ctx context.Context, in CodeInput) (CodeOutput, 
 	errorType := ""
 	switch {
 	case err != nil:
-		errorType = classify(err)
+		errorType = classify(ctx, err)
 	case !out.Success:
 		errorType = observability.ErrorTypeUserCode
 	}
@@ -170,6 +170,10 @@ func (c *CodeExecution) execute(ctx context.Context, in CodeInput, start time.Ti
 	if err != nil {
 		return CodeOutput{}, err
 	}
+	// A backend that panics does not take the pool's slot with it: the
+	// sandbox is discarded and the panic goes on (the module's policy).
+	// After Release this does nothing.
+	defer lease.Discard()
 	runCtx, span := c.telemetry.StartSpan(ctx, observability.SpanCodeRun,
 		attribute.String(observability.AttrSandboxID, lease.ID()),
 		attribute.Bool(observability.AttrSandboxCreated, lease.created))
@@ -235,16 +239,19 @@ func (c *CodeExecution) output(exec *Execution) CodeOutput {
 	return out
 }
 
-// classify names the kind of infrastructure failure err is.
-func classify(err error) string {
+// classify names the kind of infrastructure failure err is. Whether the
+// caller gave up is read from the caller's context, not from the error's
+// shape: a context cancelled with a cause (a Parallel sibling's failure)
+// makes the backend return that cause, in any shape.
+func classify(ctx context.Context, err error) string {
 	var bad *recovery.InvalidInputError
 	switch {
 	case errors.As(err, &bad):
 		return observability.ErrorTypeInvalidInput
+	case ctx.Err() != nil:
+		return observability.ErrorTypeCanceled
 	case errors.Is(err, recovery.ErrTimeout):
 		return observability.ErrorTypeTimeout
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return observability.ErrorTypeCanceled
 	}
 	return observability.ErrorTypeSandbox
 }

@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"reflect"
-	"sync"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -27,15 +25,7 @@ type codeInstruments struct {
 
 // codeInstrumentCache holds the instruments per meter, so that they are
 // created once per meter provider rather than at every execution.
-var codeInstrumentCache sync.Map // metric.Meter -> *codeInstruments
-
-func codeInstrumentsFor(m metric.Meter) *codeInstruments {
-	cacheable := reflect.TypeOf(m).Comparable()
-	if cacheable {
-		if v, ok := codeInstrumentCache.Load(m); ok {
-			return v.(*codeInstruments)
-		}
-	}
+var codeInstrumentCache = observability.NewInstrumentCache(func(m metric.Meter) *codeInstruments {
 	var inst codeInstruments
 	var errs [4]error
 	inst.requests, errs[0] = m.Int64Counter(observability.MetricCodeRequests,
@@ -53,12 +43,8 @@ func codeInstrumentsFor(m metric.Meter) *codeInstruments {
 			otel.Handle(err)
 		}
 	}
-	if !cacheable {
-		return &inst
-	}
-	v, _ := codeInstrumentCache.LoadOrStore(m, &inst)
-	return v.(*codeInstruments)
-}
+	return &inst
+})
 
 // codeAttrs holds the metric attribute sets of one primitive, built once.
 type codeAttrs struct {
@@ -88,7 +74,7 @@ func newCodeAttrs(provider string) codeAttrs {
 
 // record adds one execution to the metrics.
 func (c *CodeExecution) record(ctx context.Context, seconds float64, errorType string) {
-	inst := codeInstrumentsFor(c.telemetry.Meter())
+	inst := codeInstrumentCache.For(c.telemetry.Meter())
 	inst.requests.Add(ctx, 1, c.attrs.provider)
 	if errorType == "" {
 		inst.success.Add(ctx, 1, c.attrs.provider)

@@ -58,8 +58,8 @@ func TestBackstopTurnsAHangIntoATimeout(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, recovery.ErrTimeout) {
 		t.Fatalf("caller deadline: %v", err)
 	}
-	if classify(err) != "canceled" {
-		t.Fatalf("classified as %s", classify(err))
+	if got := classify(ctx, err); got != "canceled" {
+		t.Fatalf("classified as %s", got)
 	}
 }
 
@@ -102,11 +102,11 @@ func TestBoundedText(t *testing.T) {
 
 func TestInstrumentsCreatedOncePerMeter(t *testing.T) {
 	m := sdkmetric.NewMeterProvider().Meter("x")
-	if codeInstrumentsFor(m) != codeInstrumentsFor(m) {
+	if codeInstrumentCache.For(m) != codeInstrumentCache.For(m) {
 		t.Fatal("instruments were created again for the same meter")
 	}
 	other := sdkmetric.NewMeterProvider().Meter("x")
-	if codeInstrumentsFor(m) == codeInstrumentsFor(other) {
+	if codeInstrumentCache.For(m) == codeInstrumentCache.For(other) {
 		t.Fatal("two meter providers share instruments")
 	}
 }

@@ -129,6 +129,7 @@ func NewPool(p Provider, opts ...PoolOption) *Pool {
 }
 
 func newPool(p Provider, cfg poolConfig) *Pool {
+	cfg.create.Stateless = cfg.stateless // the provider may give each run a clean slate itself
 	maxAge := cfg.maxAge
 	if lt := cfg.create.Lifetime; lt > 0 {
 		// Retire a sandbox a twelfth of its lifetime early (TTA.dev's
@@ -202,7 +203,7 @@ func (p *Pool) Acquire(ctx context.Context) (*Lease, error) {
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if m := p.popIdleLocked(time.Now()); m != nil {
+	if m := p.popIdleLocked(p.cfg.clock.Now()); m != nil {
 		p.busy++
 		p.mu.Unlock()
 		return p.lease(m, false), nil
@@ -300,7 +301,7 @@ func (p *Pool) create(ctx context.Context) (*Lease, error) {
 		observability.End(span, err)
 		return nil, err
 	}
-	m := &member{sb: sb, id: sb.ID(), created: time.Now()}
+	m := &member{sb: sb, id: sb.ID(), created: p.cfg.clock.Now()}
 	p.stats.Created++
 	if p.closed {
 		p.total--
@@ -365,7 +366,7 @@ func (p *Pool) release(m *member, broken bool) {
 	case broken:
 		p.stats.Discarded++
 	case p.closed:
-	case p.cfg.maxUses > 0 && m.uses >= p.cfg.maxUses, p.tooOld(m, time.Now()):
+	case p.cfg.maxUses > 0 && m.uses >= p.cfg.maxUses, p.tooOld(m, p.cfg.clock.Now()):
 		p.stats.Rotated++
 	case p.cfg.stateless:
 		// Stay busy while resetting; the reset goroutine puts it back.
@@ -417,7 +418,7 @@ func (p *Pool) putLocked(m *member) {
 		p.retireLocked(m)
 		return
 	}
-	if p.tooOld(m, time.Now()) {
+	if p.tooOld(m, p.cfg.clock.Now()) {
 		p.stats.Rotated++
 		p.retireLocked(m)
 		return

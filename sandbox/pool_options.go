@@ -8,6 +8,7 @@ import (
 
 	"github.com/ttadev/primitives/internal/seal"
 	"github.com/ttadev/primitives/observability"
+	"github.com/ttadev/primitives/recovery"
 )
 
 // PoolOption configures a [Pool] built by [NewPool]: the options of this
@@ -67,6 +68,7 @@ type poolConfig struct {
 	create       CreateOptions
 	telemetry    observability.Providers
 	closeTimeout time.Duration
+	clock        recovery.Clock
 }
 
 func defaultPoolConfig() poolConfig {
@@ -82,6 +84,7 @@ func defaultPoolConfig() poolConfig {
 		maxAge:       DefaultMaxAge,
 		stateless:    true,
 		closeTimeout: 30 * time.Second,
+		clock:        recovery.SystemClock,
 	}
 }
 
@@ -154,4 +157,15 @@ func WithCreateOptions(o CreateOptions) Option {
 	o.Env = maps.Clone(o.Env)
 	o.Metadata = maps.Clone(o.Metadata)
 	return poolOption(func(c *poolConfig) { c.create = o })
+}
+
+// WithClock makes the pool read the time from c instead of the wall clock
+// (for MaxAge and the lifetime of sandboxes), so tests can age sandboxes
+// without sleeping (see package recovery/recoverytest). A nil clock
+// panics.
+func WithClock(c recovery.Clock) Option {
+	if c == nil {
+		panic("sandbox: WithClock: clock is nil")
+	}
+	return poolOption(func(cfg *poolConfig) { cfg.clock = c })
 }

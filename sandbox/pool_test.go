@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ttadev/primitives/recovery"
+	"github.com/ttadev/primitives/recovery/recoverytest"
 	"github.com/ttadev/primitives/sandbox"
 	"github.com/ttadev/primitives/sandbox/sandboxtest"
 )
@@ -229,13 +230,14 @@ func TestPoolRotatesAfterMaxUses(t *testing.T) {
 
 func TestPoolRotatesAfterMaxAge(t *testing.T) {
 	prov := sandboxtest.New(script(nil))
-	pool := sandbox.NewPool(prov, sandbox.MaxAge(30*time.Millisecond), sandbox.SessionMode())
+	clock := recoverytest.NewClock()
+	pool := sandbox.NewPool(prov, sandbox.MaxAge(30*time.Minute), sandbox.SessionMode(), sandbox.WithClock(clock))
 	defer closePool(t, pool)
 	_, first, err := pool.Run(context.Background(), "print:x", sandbox.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(40 * time.Millisecond)
+	clock.Advance(31 * time.Minute)
 	_, second, err := pool.Run(context.Background(), "print:x", sandbox.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -251,17 +253,18 @@ func TestPoolRotatesAfterMaxAge(t *testing.T) {
 
 func TestPoolRotatesAtSandboxLifetime(t *testing.T) {
 	prov := sandboxtest.New(script(nil))
-	pool := sandbox.NewPool(prov, sandbox.SessionMode(),
-		sandbox.WithCreateOptions(sandbox.CreateOptions{Lifetime: 30 * time.Millisecond}))
+	clock := recoverytest.NewClock()
+	pool := sandbox.NewPool(prov, sandbox.SessionMode(), sandbox.WithClock(clock),
+		sandbox.WithCreateOptions(sandbox.CreateOptions{Lifetime: 30 * time.Minute}))
 	defer closePool(t, pool)
 	_, first, err := pool.Run(context.Background(), "print:x", sandbox.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := prov.Sandboxes()[0].Options().Lifetime; got != 30*time.Millisecond {
+	if got := prov.Sandboxes()[0].Options().Lifetime; got != 30*time.Minute {
 		t.Fatalf("sandbox created with Lifetime %s", got)
 	}
-	time.Sleep(40 * time.Millisecond)
+	clock.Advance(31 * time.Minute)
 	_, second, err := pool.Run(context.Background(), "print:x", sandbox.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -275,14 +278,15 @@ func TestPoolRotatesAtSandboxLifetime(t *testing.T) {
 // handed to it, not when the backend ends it mid-run.
 func TestPoolRetiresSandboxBeforeItsLifetimeEnds(t *testing.T) {
 	prov := sandboxtest.New(script(nil))
-	pool := sandbox.NewPool(prov, sandbox.SessionMode(),
-		sandbox.WithCreateOptions(sandbox.CreateOptions{Lifetime: 1200 * time.Millisecond}))
+	clock := recoverytest.NewClock()
+	pool := sandbox.NewPool(prov, sandbox.SessionMode(), sandbox.WithClock(clock),
+		sandbox.WithCreateOptions(sandbox.CreateOptions{Lifetime: 1200 * time.Second}))
 	defer closePool(t, pool)
 	_, first, err := pool.Run(context.Background(), "print:x", sandbox.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1150 * time.Millisecond) // past 11/12 of the lifetime, before its end
+	clock.Advance(1150 * time.Second) // past 11/12 of the lifetime, before its end
 	_, second, err := pool.Run(context.Background(), "print:x", sandbox.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -603,7 +607,8 @@ func TestPoolConstructorPanics(t *testing.T) {
 		"MaxSandboxes 0": func() { sandbox.MaxSandboxes(0) },
 		"MaxAge -1":      func() { sandbox.MaxAge(-time.Second) },
 		"MaxUses -1":     func() { sandbox.MaxUses(-1) },
-		"nil logger":     func() { observability.WithLogger(nil) },
+		"zero telemetry": func() { sandbox.NewPool(prov, observability.Option{}) },
+		"nil clock":      func() { sandbox.WithClock(nil) },
 	} {
 		func() {
 			defer func() {
@@ -692,8 +697,9 @@ func TestPoolRotatesSandboxThatAgedDuringReset(t *testing.T) {
 		<-finishReset
 		return nil
 	}))
-	const maxAge = 30 * time.Millisecond
-	pool := sandbox.NewPool(prov, sandbox.MaxSandboxes(1), sandbox.MaxAge(maxAge))
+	const maxAge = 30 * time.Minute
+	clock := recoverytest.NewClock()
+	pool := sandbox.NewPool(prov, sandbox.MaxSandboxes(1), sandbox.MaxAge(maxAge), sandbox.WithClock(clock))
 	defer closePool(t, pool)
 
 	_, first, err := pool.Run(context.Background(), "print:a", sandbox.RunOptions{})
@@ -711,7 +717,7 @@ func TestPoolRotatesSandboxThatAgedDuringReset(t *testing.T) {
 		second <- result{info, err}
 	}()
 	eventually(t, "the second caller to wait", func() bool { return pool.Stats().Waiting == 1 })
-	time.Sleep(time.Until(first.CreatedAt.Add(maxAge + 5*time.Millisecond)))
+	clock.Advance(maxAge + time.Second)
 	close(finishReset)
 	r := <-second
 	if r.err != nil || r.info.ID == first.ID || !r.info.Created {

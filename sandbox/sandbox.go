@@ -31,6 +31,13 @@ type CreateOptions struct {
 	Lifetime time.Duration
 	// Metadata is attached to the sandbox where the backend supports it.
 	Metadata map[string]string
+	// Stateless asks for a sandbox in which every Run starts from a clean
+	// slate: nothing a previous Run left (files, processes, environment,
+	// imported modules, interpreter state) is visible to the next one. A
+	// [Pool] in [Stateless] mode sets it. A backend that cannot provide it
+	// ignores it; the pool still calls Reset after each use, which such a
+	// backend implements as well as it can.
+	Stateless bool
 }
 
 // Sandbox is one isolated interpreter whose state persists between runs,
