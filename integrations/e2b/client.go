@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ttadev/primitives/observability"
+	"github.com/ttadev/primitives/sandbox"
 )
 
 // Client speaks E2B's protocol: the control plane (sandboxes) and, through
@@ -45,6 +46,19 @@ func (c Client) String() string { return "e2b.Client{" + c.cfg.String() + "}" }
 
 // GoString is String, so that %#v does not print the key either.
 func (c Client) GoString() string { return c.String() }
+
+// Format prints String whatever the verb (%v, %+v, %#v, %s, %q, %x, %d,
+// ...), so that no verb reaches the API key.
+func (c Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
+
+// Close closes the idle connections of the client's HTTP transport
+// (those of the client given to [WithHTTPClient], if any). It kills no
+// sandbox. The client stays usable: a later request opens a new
+// connection. It returns nil.
+func (c *Client) Close() error {
+	c.cfg.httpClient.CloseIdleConnections()
+	return nil
+}
 
 // LogValue describes the client for log/slog with the key redacted.
 func (c *Client) LogValue() slog.Value { return c.cfg.logValue() }
@@ -98,6 +112,9 @@ type call struct {
 	// resource names what a 404 is about ("sandbox", "context").
 	resource string
 	id       string
+	// language is the language asked for, on the calls that may create
+	// a context (execute, create context).
+	language string
 }
 
 // do runs a unary call under the request timeout and returns the status
@@ -211,6 +228,10 @@ func (c *Client) responseError(cl *call, resp *http.Response, body []byte) error
 			Snippet: c.redactSandbox(cl.sandbox, c.redact(snippet(body)))}
 	}
 	switch {
+	case status == http.StatusInternalServerError && cl.plane == dataPlane && !isJSON &&
+		cl.language != "" && strings.HasPrefix(msg, "Failed to create context"):
+		// The code interpreter has no kernel for the language.
+		return &sandbox.UnsupportedLanguageError{Language: cl.language, Supported: CodeInterpreterLanguages}
 	case status == http.StatusNotFound:
 		return &NotFoundError{Resource: cl.resource, ID: cl.id, Message: msg}
 	case status == http.StatusBadGateway && cl.plane == dataPlane && isJSON:

@@ -27,12 +27,18 @@ type ContextParams struct {
 	Cwd      string `json:"cwd,omitempty"`
 }
 
-// CreateContext creates a context (POST /contexts).
+// CreateContext creates a context (POST /contexts). A language the code
+// interpreter has no kernel for is a *sandbox.UnsupportedLanguageError.
 func (s *Sandbox) CreateContext(ctx context.Context, p ContextParams) (cc CodeContext, err error) {
 	ctx, end := s.contextSpan(ctx, "create", "")
 	defer func() { end(err) }()
 	p.Language = normalizeLanguage(p.Language)
-	_, raw, err := s.client.do(ctx, s.dataCall("create context", http.MethodPost, "/contexts", p, "path", "/contexts"))
+	cl := s.dataCall("create context", http.MethodPost, "/contexts", p, "path", "/contexts")
+	cl.language = p.Language
+	if cl.language == "" {
+		cl.language = "python"
+	}
+	_, raw, err := s.client.do(ctx, cl)
 	if err != nil {
 		return cc, err
 	}
@@ -95,11 +101,15 @@ func (s *Sandbox) contextSpan(ctx context.Context, op, id string) (context.Conte
 	return ctx, func(err error) { observability.End(span, err) }
 }
 
-// normalizeLanguage does what the code interpreter does with a language:
-// lower-case, trimmed, "js" → "javascript", "ts" → "typescript".
+// normalizeLanguage does what the code interpreter does with a language
+// (lower-case, trimmed, "js" → "javascript", "ts" → "typescript"), and
+// maps "python3" to "python", which the server would otherwise take for
+// a kernel of its own.
 func normalizeLanguage(l string) string {
 	l = strings.ToLower(strings.TrimSpace(l))
 	switch l {
+	case "python3":
+		return "python"
 	case "js":
 		return "javascript"
 	case "ts":

@@ -35,6 +35,12 @@ type CreateParams struct {
 	// DenyInternet sends allow_internet_access=false (E2B allows it by
 	// default).
 	DenyInternet bool
+	// NoWait returns the handle as soon as E2B answers 201, without
+	// waiting for the sandbox's code interpreter (see
+	// [Sandbox.WaitReady]); Execute may then meet 502s for a moment. Set
+	// it for a template without the code interpreter (such as "base"),
+	// which would otherwise be waited for until the startup window ends.
+	NoWait bool
 }
 
 // newSandboxBody is E2B's NewSandbox. allow_internet_access is snake_case
@@ -60,11 +66,14 @@ type sandboxBody struct {
 	Domain             *string `json:"domain"`
 }
 
-// CreateSandbox creates a sandbox (POST /sandboxes, 201) and returns its
-// handle. It takes E2B's creation time (seconds on a cold start). A
-// sandbox created here lives until [Sandbox.Kill] or its lifetime ends:
-// the caller owns it. In debug mode it sends nothing and returns a handle
-// to the local code interpreter.
+// CreateSandbox creates a sandbox (POST /sandboxes, 201), waits until its
+// code interpreter answers ([Sandbox.WaitReady]; skipped with
+// p.NoWait) and returns its handle, ready for Execute. It takes E2B's
+// creation time (seconds on a cold start) plus usually one health
+// request. A sandbox created here lives until [Sandbox.Kill] or its
+// lifetime ends: the caller owns it; one that does not become ready is
+// killed before the error is returned. In debug mode it sends nothing and
+// returns a handle to the local code interpreter.
 func (c *Client) CreateSandbox(ctx context.Context, p CreateParams) (sb *Sandbox, err error) {
 	if p.Lifetime < 0 {
 		return nil, &recovery.InvalidInputError{Field: "lifetime", Reason: fmt.Sprintf("%s is negative", p.Lifetime)}
@@ -105,7 +114,7 @@ func (c *Client) CreateSandbox(ctx context.Context, p CreateParams) (sb *Sandbox
 		observability.End(span, err)
 	}()
 	if c.cfg.debug {
-		return &Sandbox{ID: "debug_sandbox_id", TemplateID: body.TemplateID, CreatedAt: time.Now(), client: c}, nil
+		return &Sandbox{ID: "debug_sandbox_id", TemplateID: body.TemplateID, CreatedAt: time.Now(), client: c, cut: &cutContexts{}}, nil
 	}
 	_, raw, err := c.do(ctx, &call{op: "create sandbox", plane: controlPlane, method: http.MethodPost,
 		url: c.cfg.apiURL + "/sandboxes", body: body, resource: "template", id: body.TemplateID})
@@ -115,6 +124,14 @@ func (c *Client) CreateSandbox(ctx context.Context, p CreateParams) (sb *Sandbox
 	sb, err = c.sandboxFrom("create sandbox", raw, time.Now())
 	if err != nil {
 		return nil, err
+	}
+	if !p.NoWait {
+		if err := sb.WaitReady(ctx); err != nil {
+			kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.requestTimeout)
+			defer cancel()
+			_, _ = sb.Kill(kctx)
+			return nil, err
+		}
 	}
 	observability.Log(ctx, c.telemetry().Log(), slog.LevelDebug, "e2b sandbox created",
 		slog.String(observability.AttrSandboxID, sb.ID), slog.String(observability.AttrE2BTemplate, sb.TemplateID))
@@ -131,7 +148,7 @@ func (c *Client) sandboxFrom(op string, raw []byte, created time.Time) (*Sandbox
 		return nil, &ProtocolError{Op: op, Message: "the response has no sandboxID"}
 	}
 	sb := &Sandbox{ID: b.SandboxID, TemplateID: b.TemplateID, Alias: b.Alias, EnvdVersion: b.EnvdVersion,
-		CreatedAt: created, client: c}
+		CreatedAt: created, client: c, cut: &cutContexts{}}
 	if b.Domain != nil {
 		sb.Domain = *b.Domain
 	}
@@ -206,7 +223,7 @@ func (c *Client) Connect(ctx context.Context, sandboxID string, d time.Duration)
 		attribute.String(observability.AttrSandboxID, sandboxID))
 	defer func() { observability.End(span, err) }()
 	if c.cfg.debug {
-		return &Sandbox{ID: sandboxID, CreatedAt: time.Now(), client: c}, nil
+		return &Sandbox{ID: sandboxID, CreatedAt: time.Now(), client: c, cut: &cutContexts{}}, nil
 	}
 	status, raw, err := c.do(ctx, &call{op: "connect sandbox", plane: controlPlane, method: http.MethodPost,
 		url: c.cfg.apiURL + "/sandboxes/" + url.PathEscape(sandboxID) + "/connect", body: timeoutBody{seconds(d)},

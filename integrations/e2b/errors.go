@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ttadev/primitives/recovery"
@@ -27,6 +28,8 @@ var (
 	ErrPortNotOpen = errors.New("e2b: sandbox port is not open")
 	// ErrInterrupted is matched by *InterruptedExecutionError.
 	ErrInterrupted = errors.New("e2b: execution interrupted")
+	// ErrStateLost is matched by *StateLostError.
+	ErrStateLost = errors.New("e2b: interpreter state lost")
 	// ErrRequestTimeout is matched by *RequestTimeoutError.
 	ErrRequestTimeout = errors.New("e2b: request timed out")
 	// ErrProtocol is matched by *ProtocolError.
@@ -100,7 +103,15 @@ type NotFoundError struct {
 }
 
 func (e *NotFoundError) Error() string {
-	return fmt.Sprintf("e2b: %s %s not found: %s", e.Resource, e.ID, e.Message)
+	what := e.Resource
+	if what == "sandbox" {
+		what = "E2B sandbox"
+	}
+	s := fmt.Sprintf("e2b: %s %s not found", what, e.ID)
+	if e.Message != "" && !strings.Contains(strings.ToLower(e.Message), "not found") {
+		s += ": " + e.Message
+	}
+	return s
 }
 
 // Is matches ErrNotFound, and ErrSandboxNotFound when a sandbox is missing.
@@ -144,7 +155,7 @@ func (e *SandboxUnavailableError) Error() string {
 			hint = " (its lifetime may have ended; see WithSandboxLifetime)"
 		}
 	}
-	return fmt.Sprintf("e2b: sandbox %s unavailable (502, %s, %s after creation): %s%s",
+	return fmt.Sprintf("e2b: E2B sandbox %s is unavailable (502, %s, %s after creation): %s%s",
 		e.SandboxID, what, e.Age.Round(time.Millisecond), e.Message, hint)
 }
 
@@ -217,7 +228,7 @@ type ProtocolError struct {
 
 func (e *ProtocolError) Error() string {
 	if e.Err != nil {
-		return fmt.Sprintf("e2b: %s: protocol error: %s: %v", e.Op, e.Message, e.Err)
+		return fmt.Sprintf("e2b: %s: protocol error: %s: %s", e.Op, e.Message, trimPrefix(e.Err.Error()))
 	}
 	return fmt.Sprintf("e2b: %s: protocol error: %s", e.Op, e.Message)
 }
@@ -232,12 +243,12 @@ func (e *ProtocolError) Unwrap() error { return e.Err }
 func (e *ProtocolError) Retryable() bool { return false }
 
 // InterruptedExecutionError reports an execution stream that stopped
-// before its end_of_execution line: the connection dropped, the sandbox
-// was killed, or the server sent a synthetic error (Name is then
-// "UnexpectedEndOfExecution", "WebSocketError", "ContextRestarting" or
-// "ExecutionAborted") and closed the stream. Partial holds what arrived.
-// It matches ErrInterrupted and sandbox.ErrCrashed, and is retryable on a
-// fresh sandbox (the code may have partly run).
+// before its end_of_execution line (the connection dropped, the sandbox
+// was killed), or one the code interpreter ended with its synthetic
+// "ExecutionAborted" error. Partial holds what arrived. It matches
+// ErrInterrupted and sandbox.ErrCrashed, and is retryable on a fresh
+// sandbox (the code may have partly run). An execution whose kernel was
+// lost is a *StateLostError instead.
 type InterruptedExecutionError struct {
 	SandboxID string
 	// Name and Value are those of the synthetic error line, if any.
@@ -250,7 +261,7 @@ type InterruptedExecutionError struct {
 }
 
 func (e *InterruptedExecutionError) Error() string {
-	s := "e2b: execution on sandbox " + e.SandboxID + " interrupted before it ended"
+	s := "e2b: an execution on E2B sandbox " + e.SandboxID + " was interrupted before it ended"
 	if e.Name != "" {
 		s += ": " + e.Name
 		if e.Value != "" {
@@ -258,7 +269,7 @@ func (e *InterruptedExecutionError) Error() string {
 		}
 	}
 	if e.Err != nil {
-		s += ": " + e.Err.Error()
+		s += ": " + trimPrefix(e.Err.Error())
 	}
 	return s
 }
@@ -273,6 +284,47 @@ func (e *InterruptedExecutionError) Unwrap() error { return e.Err }
 
 // Retryable reports true.
 func (e *InterruptedExecutionError) Retryable() bool { return true }
+
+// StateLostError reports that the code interpreter lost the kernel of
+// the context an execution ran in, and said so with its synthetic error
+// lines: "ContextRestarting" (the kernel died and was restarted), or
+// "WebSocketError" then "UnexpectedEndOfExecution" (the context was
+// restarted during the run). Variables, imports and definitions of that
+// context are gone, so a session that relied on them cannot go on as if
+// nothing happened: the sandbox's pool discards the sandbox. Partial
+// holds what arrived before. It matches ErrStateLost and
+// sandbox.ErrCrashed, and is retryable (on a fresh context or sandbox;
+// the code may have partly run).
+type StateLostError struct {
+	SandboxID string
+	// ContextID is the context the execution ran in ("" for a default
+	// context).
+	ContextID string
+	// Name and Value are those of the first synthetic error line.
+	Name    string
+	Value   string
+	Partial *sandbox.Execution
+}
+
+func (e *StateLostError) Error() string {
+	s := "e2b: the interpreter state of E2B sandbox " + e.SandboxID
+	if e.ContextID != "" {
+		s += " (context " + e.ContextID + ")"
+	}
+	s += " was lost during an execution: " + e.Name
+	if e.Value != "" {
+		s += ": " + e.Value
+	}
+	return s + "; its variables, imports and definitions are gone"
+}
+
+// Is matches ErrStateLost and sandbox.ErrCrashed.
+func (e *StateLostError) Is(target error) bool {
+	return target == ErrStateLost || target == sandbox.ErrCrashed
+}
+
+// Retryable reports true: a fresh context runs the code from scratch.
+func (e *StateLostError) Retryable() bool { return true }
 
 // RequestTimeoutError reports that a request got no answer in time: a
 // control-plane call, or an execution whose response headers did not come
@@ -313,4 +365,15 @@ var (
 	_ recovery.Retryable        = (*SandboxUnavailableError)(nil)
 	_ recovery.Retryable        = (*ServiceError)(nil)
 	_ recovery.Retryable        = (*AuthenticationError)(nil)
+	_ recovery.Retryable        = (*StateLostError)(nil)
+	_ recovery.Retryable        = (*InterruptedExecutionError)(nil)
 )
+
+// trimPrefix drops the "e2b: " of a wrapped error's text, so that a
+// message does not stack the package's prefix twice.
+func trimPrefix(s string) string { return strings.TrimPrefix(s, "e2b: ") }
+
+// CodeInterpreterLanguages are the languages of the kernels E2B's code
+// interpreter template ships, as reported in an
+// *sandbox.UnsupportedLanguageError.
+var CodeInterpreterLanguages = []string{"python", "javascript", "typescript", "r", "java", "bash"}

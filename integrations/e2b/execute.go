@@ -49,12 +49,27 @@ type executeBody struct {
 //     (opts.Timeout, else [WithTimeout], else 300 s); not retryable;
 //   - *RequestTimeoutError: no response headers within the request
 //     timeout;
+//   - *StateLostError: the code interpreter lost the context's kernel
+//     during the run (its synthetic ContextRestarting, or WebSocketError
+//     and UnexpectedEndOfExecution lines); the context's state is gone;
 //   - *InterruptedExecutionError: the stream stopped before its end (the
 //     partial execution is attached);
+//   - *sandbox.UnsupportedLanguageError: the code interpreter has no
+//     kernel for opts.Language (not retryable; the sandbox is fine);
 //   - *ProtocolError: a malformed line, or one longer than the maximum;
 //   - the status errors (*SandboxUnavailableError for a 502, ...);
 //   - the caller's context error, wrapped, when ctx ends first: the stream
 //     is closed, and E2B then interrupts the kernel.
+//
+// When an execution of this handle was cut short on the client's side (a
+// timeout, a cancelled ctx, a dropped stream), E2B's server may release
+// the context before its interrupt lands, and the kernel then aborts the
+// next request without the server noticing, which would hang until the
+// timeout. So the next Execute on the same context restarts that context
+// first (POST /contexts/{id}/restart, about a second on E2B; a default
+// context is found with GET /contexts): its state is lost, as it would
+// have been after the timeout anyway for a stateful caller that cannot
+// know what ran.
 //
 // Cost beyond the network: one JSON encoding of the request, one pass
 // over each line, an allocation per output chunk or result kept, none per
@@ -92,6 +107,12 @@ func (s *Sandbox) Execute(ctx context.Context, code string, opts ExecuteOptions)
 		observability.End(span, err)
 	}()
 
+	// An execution this handle cut short may have left the context's
+	// kernel aborting the next request unseen by the server: restart
+	// that context first rather than hang until the timeout.
+	if err := s.restartIfCut(ctx, opts.ContextID, lang); err != nil {
+		return nil, err
+	}
 	body := executeBody{Code: code, EnvVars: opts.Env}
 	if opts.ContextID != "" {
 		body.ContextID = &opts.ContextID
@@ -105,22 +126,30 @@ func (s *Sandbox) Execute(ctx context.Context, code string, opts ExecuteOptions)
 	defer execTimer.Stop()
 	headerTimer := time.AfterFunc(c.cfg.requestTimeout, func() { cancel(errHeaderTimeout) })
 	cl := s.dataCall("execute", http.MethodPost, "/execute", body, "context", opts.ContextID)
+	cl.language = lang
 	resp, err := c.send(xctx, cl)
 	headerTimer.Stop()
 	if err != nil {
-		return nil, s.streamError(ctx, xctx, timeout, err, nil)
+		if context.Cause(xctx) != nil {
+			// The request may have reached the server before we gave up.
+			s.markCut(opts.ContextID, lang)
+		}
+		return nil, s.streamError(ctx, xctx, timeout, err, nil, opts.ContextID)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		raw, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		if rerr != nil {
-			return nil, s.streamError(ctx, xctx, timeout, rerr, nil)
+			return nil, s.streamError(ctx, xctx, timeout, rerr, nil, opts.ContextID)
 		}
 		return nil, c.responseError(cl, resp, raw)
 	}
 	dec = newStreamDecoder(resp.Body, c.cfg.maxLineSize, &opts.RunOptions)
 	if err := dec.run(); err != nil {
-		return nil, s.streamError(ctx, xctx, timeout, err, dec)
+		if dec.synthetic == nil {
+			s.markCut(opts.ContextID, lang)
+		}
+		return nil, s.streamError(ctx, xctx, timeout, err, dec, opts.ContextID)
 	}
 	// Let the connection be reused: the server closes the stream right
 	// after end_of_execution, so little or nothing is left to read. A
@@ -130,18 +159,32 @@ func (s *Sandbox) Execute(ctx context.Context, code string, opts ExecuteOptions)
 	drain := time.AfterFunc(drainGrace, func() { cancel(errDrained) })
 	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 	drain.Stop()
+	if dec.synthetic != nil {
+		return nil, s.syntheticError(dec, opts.ContextID, nil)
+	}
 	return dec.exec, nil
 }
 
+// syntheticError maps the code interpreter's own error lines: a lost
+// kernel is a *StateLostError, anything else an interrupted execution.
+func (s *Sandbox) syntheticError(dec *streamDecoder, contextID string, readErr error) error {
+	e := dec.synthetic
+	switch e.Name {
+	case "ContextRestarting", "WebSocketError", "UnexpectedEndOfExecution":
+		return &StateLostError{SandboxID: s.ID, ContextID: contextID, Name: e.Name, Value: e.Value, Partial: dec.exec}
+	}
+	return &InterruptedExecutionError{SandboxID: s.ID, Name: e.Name, Value: e.Value, Err: readErr, Partial: dec.exec}
+}
+
 // streamError maps the failure of an execution request or stream.
-func (s *Sandbox) streamError(callerCtx, xctx context.Context, timeout time.Duration, err error, dec *streamDecoder) error {
+func (s *Sandbox) streamError(callerCtx, xctx context.Context, timeout time.Duration, err error, dec *streamDecoder, contextID string) error {
 	switch cause := context.Cause(xctx); {
 	case errors.Is(cause, errExecTimeout):
 		return executionTimeout(timeout)
 	case errors.Is(cause, errHeaderTimeout):
 		return &RequestTimeoutError{Op: "execute", After: s.client.cfg.requestTimeout}
 	case callerCtx.Err() != nil:
-		return fmt.Errorf("e2b: execute: %w", context.Cause(callerCtx))
+		return fmt.Errorf("e2b: execute on E2B sandbox %s: %w", s.ID, context.Cause(callerCtx))
 	}
 	switch {
 	case errors.Is(err, errMalformed):
@@ -150,16 +193,16 @@ func (s *Sandbox) streamError(callerCtx, xctx context.Context, timeout time.Dura
 		return &ProtocolError{Op: "execute", Message: fmt.Sprintf("line %d of the execution stream is longer than %d bytes", dec.lines+1, s.client.cfg.maxLineSize), Err: ErrLineTooLong}
 	}
 	if dec == nil {
-		return fmt.Errorf("e2b: execute: %w", s.client.redactErr(err))
+		return fmt.Errorf("e2b: execute on E2B sandbox %s: %w", s.ID, s.client.redactErr(err))
 	}
-	ie := &InterruptedExecutionError{SandboxID: s.ID, Partial: dec.exec}
+	var readErr error
 	if !errors.Is(err, io.EOF) {
-		ie.Err = s.client.redactErr(err)
+		readErr = s.client.redactErr(err)
 	}
-	if e := dec.lastError; e != nil && isSyntheticError(e.Name) {
-		ie.Name, ie.Value = e.Name, e.Value
+	if dec.synthetic != nil {
+		return s.syntheticError(dec, contextID, readErr)
 	}
-	return ie
+	return &InterruptedExecutionError{SandboxID: s.ID, Partial: dec.exec, Err: readErr}
 }
 
 // isSyntheticError reports the error names the code interpreter sends when

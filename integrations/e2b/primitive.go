@@ -5,6 +5,14 @@ import (
 	"github.com/ttadev/primitives/sandbox"
 )
 
+// DefaultMaxSandboxes bounds the pool of [NewCodeExecutionPrimitive]
+// unless sandbox.MaxSandboxes says otherwise: E2B sandboxes run on E2B's
+// machines, so the local CPU count (the sandbox package's default) is
+// not the limit; half of the free tier's 20 concurrent sandboxes leaves
+// room for the team's other uses. Give the same bound to sandbox.NewPool
+// over a [Provider].
+const DefaultMaxSandboxes = 10
+
 // NewCodeExecutionPrimitive is TTA.dev's CodeExecutionPrimitive on E2B: a
 // primitives.Primitive[sandbox.CodeInput, sandbox.CodeOutput] running
 // Python in E2B sandboxes taken from a pool (warm reuse, lazy creation,
@@ -19,6 +27,9 @@ import (
 // Unlike TTA.dev's Python primitive, sandboxes get no internet access unless
 // WithPipInstall(true) is given, as with the local backend: code from a
 // model should not reach the network unless the application wants it.
+// The pool keeps at most [DefaultMaxSandboxes] sandboxes (remote
+// machines, so not bounded by the local CPU count; sandbox.MaxSandboxes
+// in [WithCodeOptions] overrides it).
 // The sandbox lifetime ([WithSandboxLifetime], default 300 s) is separate
 // from the execution timeout; the pool rotates a sandbox before its
 // lifetime ends. Extra pool options (sandbox.MaxSandboxes,
@@ -33,6 +44,7 @@ func NewCodeExecutionPrimitive(opts ...Option) (*sandbox.CodeExecution, error) {
 	}
 	cfg := &c.cfg
 	codeOpts := []sandbox.CodeOption{
+		sandbox.MaxSandboxes(DefaultMaxSandboxes),
 		sandbox.WithTemplate(cfg.template),
 		sandbox.WithCreateOptions(sandbox.CreateOptions{
 			Template: cfg.template, Lifetime: cfg.lifetime, Env: cfg.envVars, Metadata: cfg.metadata,

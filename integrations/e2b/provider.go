@@ -50,7 +50,19 @@ func (p *Provider) Name() string { return ProviderName }
 func (p *Provider) Client() *Client { return p.client }
 
 // String describes the provider with its API key redacted.
-func (p *Provider) String() string { return "e2b.Provider{" + p.client.String() + "}" }
+func (p Provider) String() string {
+	if p.client == nil {
+		return "e2b.Provider{}"
+	}
+	return "e2b.Provider{" + p.client.String() + "}"
+}
+
+// GoString is String.
+func (p Provider) GoString() string { return p.String() }
+
+// Format prints String whatever the verb, so that no verb reaches the
+// API key.
+func (p Provider) Format(f fmt.State, verb rune) { formatRedacted(f, verb, p.String()) }
 
 // Create creates a sandbox (template, lifetime, env vars and metadata from
 // opts, else from the client's configuration; internet access only when
@@ -72,7 +84,12 @@ func (p *Provider) Create(ctx context.Context, opts sandbox.CreateOptions) (sand
 		p.killDetached(ctx, sb)
 		return nil, err
 	}
-	return &providerSandbox{sb: sb, contextID: cc.ID, closed: make(chan struct{})}, nil
+	ps := &providerSandbox{sb: sb, contextID: cc.ID, marker: newRunMarker(), closed: make(chan struct{})}
+	if err := ps.recordBaseline(ctx); err != nil {
+		p.killDetached(ctx, sb)
+		return nil, err
+	}
+	return ps, nil
 }
 
 // createContextWhenReady creates a context, retrying while the sandbox is
@@ -91,7 +108,8 @@ func (p *Provider) createContextWhenReady(ctx context.Context, sb *Sandbox) (Cod
 			t.Stop()
 			// The caller gave up: say so (not retryable), naming the
 			// sandbox's last answer.
-			return cc, fmt.Errorf("e2b: waiting for the code interpreter of sandbox %s: %w (last answer: %v)", sb.ID, context.Cause(ctx), err)
+			return cc, fmt.Errorf("e2b: waiting for the code interpreter of E2B sandbox %s: %w (last answer: %s)",
+				sb.ID, context.Cause(ctx), trimPrefix(err.Error()))
 		case <-t.C:
 		}
 		if delay *= 2; delay > time.Second {
@@ -114,6 +132,10 @@ type providerSandbox struct {
 
 	mu        sync.Mutex // serialises Run and Reset; guards contextID
 	contextID string
+	// base is the working directory as created; marker the value of
+	// RunMarkerEnv in this sandbox's executions.
+	base   baseline
+	marker string
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -121,6 +143,13 @@ type providerSandbox struct {
 }
 
 func (s *providerSandbox) ID() string { return s.sb.ID }
+
+// String describes the sandbox without its access tokens.
+func (s *providerSandbox) String() string { return "e2b provider sandbox " + s.sb.String() }
+
+// Format prints String whatever the verb, so that no verb reaches the
+// access tokens.
+func (s *providerSandbox) Format(f fmt.State, verb rune) { formatRedacted(f, verb, s.String()) }
 
 func (s *providerSandbox) isClosed() bool {
 	select {
@@ -150,6 +179,12 @@ func (s *providerSandbox) Run(ctx context.Context, code string, opts sandbox.Run
 	if s.isClosed() {
 		return nil, sandbox.ErrClosed
 	}
+	env := make(map[string]string, len(opts.Env)+1)
+	for k, v := range opts.Env {
+		env[k] = v
+	}
+	env[RunMarkerEnv] = s.marker
+	opts.Env = env
 	eo := ExecuteOptions{RunOptions: opts}
 	if l := normalizeLanguage(opts.Language); l == "" || l == sandbox.LanguagePython {
 		eo.Language = ""
@@ -158,25 +193,34 @@ func (s *providerSandbox) Run(ctx context.Context, code string, opts sandbox.Run
 	return s.sb.Execute(ctx, code, eo)
 }
 
-// Reset restarts the context's kernel; if the context is gone, a new one
-// replaces it.
+// Reset gives the next run what a fresh sandbox would have, as far as
+// E2B's protocol allows: it kills the processes earlier runs started
+// (the kernel's descendants, and any process carrying this sandbox's
+// RunMarkerEnv), removes what they added to the working directory, then
+// restarts the context's kernel (variables, imports, working directory,
+// execution count). If the context is gone, a new one replaces it. It
+// costs one execution and one restart (about a second on E2B).
 func (s *providerSandbox) Reset(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.isClosed() {
 		return sandbox.ErrClosed
 	}
-	err := s.sb.RestartContext(ctx, s.contextID)
-	var nf *NotFoundError
-	if errors.As(err, &nf) {
+	if err := s.cleanup(ctx); err != nil {
+		var nf *NotFoundError
+		if !errors.As(err, &nf) {
+			return err
+		}
 		cc, cerr := s.sb.CreateContext(ctx, ContextParams{Language: sandbox.LanguagePython})
 		if cerr != nil {
 			return cerr
 		}
 		s.contextID = cc.ID
-		return nil
+		if err := s.cleanup(ctx); err != nil {
+			return err
+		}
 	}
-	return err
+	return s.sb.RestartContext(ctx, s.contextID)
 }
 
 // Close kills the sandbox; later calls return the first result. A sandbox

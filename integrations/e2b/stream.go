@@ -21,6 +21,11 @@ type streamDecoder struct {
 	// lastError is the last error line, kept to name a synthetic error
 	// when the stream stops early.
 	lastError *sandbox.ExecutionError
+	// synthetic is the first error line the code interpreter made up
+	// itself (ContextRestarting, WebSocketError, ...): an infrastructure
+	// failure, not the user's error, so it is neither Execution.Error
+	// nor passed to OnError.
+	synthetic *sandbox.ExecutionError
 }
 
 func newStreamDecoder(r io.Reader, maxLine int, opts *sandbox.RunOptions) *streamDecoder {
@@ -109,8 +114,14 @@ func (d *streamDecoder) handle(line []byte) error {
 		if e.Traceback, err = d.sl.str(fTraceback); err != nil {
 			return err
 		}
-		d.exec.Error = &e
 		d.lastError = &e
+		if isSyntheticError(e.Name) {
+			if d.synthetic == nil {
+				d.synthetic = &e
+			}
+			return nil
+		}
+		d.exec.Error = &e
 		if d.opts != nil && d.opts.OnError != nil {
 			d.opts.OnError(e)
 		}

@@ -219,7 +219,12 @@ func referenceApply(line []byte, exec *sandbox.Execution) (ended bool, err error
 		if e.Traceback, err = str("traceback"); err != nil {
 			return false, err
 		}
-		exec.Error = &e
+		// The code interpreter's own error lines are not the code's.
+		switch e.Name {
+		case "UnexpectedEndOfExecution", "WebSocketError", "ContextRestarting", "ExecutionAborted":
+		default:
+			exec.Error = &e
+		}
 	}
 	return false, nil
 }

@@ -91,6 +91,7 @@ type fakeSandbox struct {
 	timer    *time.Timer
 	paused   bool
 	contexts map[string]*kernel
+	cwd      map[string]string // context id → cwd
 	order    []string
 	deflt    map[string]string // language → default context id
 	down     bool
@@ -171,8 +172,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		internet:  req.AllowInternetAccess == nil || *req.AllowInternetAccess,
 		startedAt: time.Now(),
 		contexts:  map[string]*kernel{},
+		cwd:       map[string]string{},
 		deflt:     map[string]string{},
 	}
+	sb.startDefaultKernels()
 	if req.Secure {
 		sb.accessToken = randomHex(16)
 	}

@@ -5,25 +5,51 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ttadev/primitives/sandbox"
 )
 
-// kernel is one code interpreter context, backed by a sandbox of the
-// server's provider.
+// kernel is one code interpreter context. Its code runs on a sandbox of
+// the server's provider, started on the context's first execution (the
+// default python and javascript contexts exist from the sandbox's start,
+// as on E2B's server, without costing a sandbox until used).
 type kernel struct {
 	id       string
 	language string
-	cwd      string
 
-	mu    sync.Mutex // serialises executions, as the code interpreter does
-	sb    sandbox.Sandbox
+	// mu serialises executions and restarts, as the code interpreter
+	// does with its per-context lock; it guards every field below.
+	mu    sync.Mutex
+	home  string // the backing sandbox's initial working directory
 	count int
+	// env is what the code interpreter loaded from envd's GET /envs on
+	// the context's first execution or after a restart; nil until then.
+	env map[string]string
+	// abortNext makes the next execution hang with keepalives only: the
+	// previous client went away mid-run, the server interrupted the
+	// kernel but released the context first, and the kernel aborts the
+	// next request without the server noticing.
+	abortNext bool
+
+	owner *fakeSandbox
+	// boxMu guards sb, which a shutdown closes without waiting for a
+	// running execution.
+	boxMu sync.Mutex
+	sb    sandbox.Sandbox
+}
+
+// contextInfo is the JSON of a context.
+type contextInfo struct {
+	ID       string `json:"id"`
+	Language string `json:"language"`
+	Cwd      string `json:"cwd"`
 }
 
 // shutdown closes every kernel of the sandbox and stops its timer.
@@ -42,13 +68,41 @@ func (sb *fakeSandbox) shutdown() {
 	ctx, cancel := detached()
 	defer cancel()
 	for _, k := range ks {
-		_ = k.sb.Close(ctx)
+		k.close(ctx)
+	}
+}
+
+// close closes the kernel's backing sandbox, waiting for a running
+// execution only briefly: a shutdown must not hang on a stuck run.
+func (k *kernel) close(ctx context.Context) {
+	k.boxMu.Lock()
+	box := k.sb
+	k.sb = nil
+	k.boxMu.Unlock()
+	if box != nil {
+		_ = box.Close(ctx)
 	}
 }
 
 // codeInterpreterTemplate reports whether a template runs the code
 // interpreter: E2B's "base" does not.
 func codeInterpreterTemplate(t string) bool { return t != "base" }
+
+// jsonBody reports whether a request may be read as JSON: FastAPI answers
+// 422 only when a Content-Type is present and is not JSON.
+func jsonBody(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+func write422(w http.ResponseWriter, typ, msg string, loc ...any) {
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{
+		{"type": typ, "loc": append([]any{"body"}, loc...), "msg": msg}}})
+}
 
 func (s *Server) serveData(w http.ResponseWriter, r *http.Request, id string) {
 	path := r.URL.Path
@@ -75,42 +129,47 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request, id string) {
 		applyFault(w, &Fault{Kind: SandboxNotFound}, id)
 		return
 	}
-	if port := r.Header.Get("E2b-Sandbox-Port"); port != "49999" || !codeInterpreterTemplate(sb.template) {
+	port := r.Header.Get("E2b-Sandbox-Port")
+	if port != "49999" || !codeInterpreterTemplate(sb.template) || time.Since(sb.startedAt) < s.startupDelay {
 		p, _ := strconv.Atoi(port)
 		writeJSON(w, http.StatusBadGateway, map[string]any{"sandboxId": id,
 			"message": "The sandbox is running but port is not open", "port": p, "code": 502})
 		return
 	}
-	if sb.accessToken != "" && r.Header.Get("X-Access-Token") != sb.accessToken {
-		writeError(w, http.StatusUnauthorized, "unauthorized access, please provide a valid access token or method signing if supported")
-		return
-	}
+	// The code interpreter checks no access token: it passes the one it
+	// was given to envd when it loads the sandbox's environment (see
+	// loadEnv).
 	switch {
 	case path == "/health" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, "OK")
 	case path == "/execute" && r.Method == http.MethodPost:
 		s.execute(w, r, sb, f)
 	case path == "/contexts" && r.Method == http.MethodPost:
+		if !jsonBody(r) {
+			write422(w, "model_attributes_type", "Input should be a valid dictionary or object to extract fields from")
+			return
+		}
 		var req struct {
 			Language string `json:"language"`
 			Cwd      string `json:"cwd"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{{"type": "json_invalid", "msg": err.Error()}}})
+			write422(w, "json_invalid", "JSON decode error")
 			return
 		}
-		k, err := s.newKernel(r.Context(), sb, req.Language, req.Cwd)
+		k, ci, err := sb.newKernel(normalizeLanguage(req.Language), req.Cwd)
 		if err != nil {
-			writeText(w, http.StatusBadRequest, err.Error())
+			writeText(w, http.StatusInternalServerError, err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"id": k.id, "language": k.language, "cwd": k.cwd})
+		_ = k
+		writeJSON(w, http.StatusOK, ci)
 	case path == "/contexts" && r.Method == http.MethodGet:
 		sb.mu.Lock()
-		out := make([]map[string]string, 0, len(sb.order))
+		out := make([]contextInfo, 0, len(sb.order))
 		for _, cid := range sb.order {
 			if k := sb.contexts[cid]; k != nil {
-				out = append(out, map[string]string{"id": k.id, "language": k.language, "cwd": k.cwd})
+				out = append(out, contextInfo{ID: k.id, Language: k.language, Cwd: sb.cwd[cid]})
 			}
 		}
 		sb.mu.Unlock()
@@ -120,12 +179,7 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request, id string) {
 		sb.mu.Lock()
 		k := sb.contexts[cid]
 		if k != nil && r.Method == http.MethodDelete && action == "" {
-			delete(sb.contexts, cid)
-			for l, d := range sb.deflt {
-				if d == cid {
-					delete(sb.deflt, l)
-				}
-			}
+			sb.removeLocked(cid)
 		}
 		sb.mu.Unlock()
 		if k == nil {
@@ -135,17 +189,22 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request, id string) {
 		switch {
 		case r.Method == http.MethodPost && action == "restart":
 			k.mu.Lock()
-			err := k.sb.Reset(r.Context())
+			err := k.restart(r.Context())
 			k.mu.Unlock()
 			if err != nil {
 				writeText(w, http.StatusInternalServerError, "restart failed: "+err.Error())
 				return
 			}
+			sb.mu.Lock()
+			if _, ok := sb.cwd[cid]; ok {
+				sb.cwd[cid] = "/home/user"
+			}
+			sb.mu.Unlock()
 			writeJSON(w, http.StatusOK, nil)
 		case r.Method == http.MethodDelete && action == "":
 			ctx, cancel := detached()
 			defer cancel()
-			_ = k.sb.Close(ctx)
+			k.close(ctx)
 			writeJSON(w, http.StatusOK, nil)
 		default:
 			writeText(w, http.StatusNotFound, "Not Found")
@@ -161,11 +220,24 @@ func (sb *fakeSandbox) isPaused() bool {
 	return sb.paused
 }
 
-// normalizeLanguage does what the code interpreter does.
+// removeLocked forgets a context.
+func (sb *fakeSandbox) removeLocked(cid string) {
+	delete(sb.contexts, cid)
+	delete(sb.cwd, cid)
+	for l, d := range sb.deflt {
+		if d == cid {
+			delete(sb.deflt, l)
+		}
+	}
+}
+
+// normalizeLanguage does what the code interpreter does: lower-case,
+// trimmed, js and ts expanded, empty meaning python. "python3" is not an
+// alias: it is a kernel of its own.
 func normalizeLanguage(l string) string {
 	l = strings.ToLower(strings.TrimSpace(l))
 	switch l {
-	case "", "python3":
+	case "":
 		return "python"
 	case "js":
 		return "javascript"
@@ -175,32 +247,49 @@ func normalizeLanguage(l string) string {
 	return l
 }
 
-// newKernel starts a context: a sandbox of the server's provider.
-func (s *Server) newKernel(ctx context.Context, sb *fakeSandbox, language, cwd string) (*kernel, error) {
-	language = normalizeLanguage(language)
-	if language != "python" {
-		return nil, fmt.Errorf("unsupported language %q: this fake server runs python only", language)
+// kernelAvailable reports the languages this fake has a kernel for.
+// "python3" is Jupyter's name of the Python kernel; javascript contexts
+// exist (E2B's server starts one) but run no code here.
+func kernelAvailable(language string) bool {
+	switch language {
+	case "python", "python3", "javascript":
+		return true
+	}
+	return false
+}
+
+// newKernel registers a context; its backing sandbox starts on first use.
+// An unknown language fails as on E2B's server, where Jupyter has no such
+// kernel.
+func (sb *fakeSandbox) newKernel(language, cwd string) (*kernel, contextInfo, error) {
+	if !kernelAvailable(language) {
+		return nil, contextInfo{}, fmt.Errorf("Failed to create context: {'code': 404, 'message': 'No such kernel named %s', 'reason': 'kernel is not available'}", language)
 	}
 	if cwd == "" {
 		cwd = "/home/user"
 	}
-	box, err := s.provider.Create(ctx, sandbox.CreateOptions{Template: sb.template, AllowInternet: sb.internet, Env: sb.envVars})
-	if err != nil {
-		return nil, fmt.Errorf("starting the kernel: %w", err)
-	}
-	k := &kernel{id: newContextID(), language: language, cwd: cwd, sb: box}
+	k := &kernel{id: newContextID(), language: language, owner: sb}
 	sb.mu.Lock()
+	defer sb.mu.Unlock()
 	if sb.down {
-		sb.mu.Unlock()
-		cctx, cancel := detached()
-		defer cancel()
-		_ = box.Close(cctx)
-		return nil, fmt.Errorf("sandbox is shutting down")
+		return nil, contextInfo{}, fmt.Errorf("Failed to create context: the sandbox is shutting down")
 	}
 	sb.contexts[k.id] = k
+	sb.cwd[k.id] = cwd
 	sb.order = append(sb.order, k.id)
-	sb.mu.Unlock()
-	return k, nil
+	return k, contextInfo{ID: k.id, Language: language, Cwd: cwd}, nil
+}
+
+// startDefaultKernels creates the default python and javascript
+// contexts, present from start-up on E2B's server.
+func (sb *fakeSandbox) startDefaultKernels() {
+	for _, l := range []string{"python", "javascript"} {
+		if k, _, err := sb.newKernel(l, ""); err == nil {
+			sb.mu.Lock()
+			sb.deflt[l] = k.id
+			sb.mu.Unlock()
+		}
+	}
 }
 
 func newContextID() string {
@@ -209,8 +298,8 @@ func newContextID() string {
 }
 
 // defaultKernel returns the default context of language, creating it on
-// first use.
-func (s *Server) defaultKernel(ctx context.Context, sb *fakeSandbox, language string) (*kernel, error) {
+// first use (the defaults removed by DELETE come back this way).
+func (sb *fakeSandbox) defaultKernel(language string) (*kernel, error) {
 	sb.mu.Lock()
 	if id, ok := sb.deflt[language]; ok {
 		if k := sb.contexts[id]; k != nil {
@@ -219,45 +308,140 @@ func (s *Server) defaultKernel(ctx context.Context, sb *fakeSandbox, language st
 		}
 	}
 	sb.mu.Unlock()
-	k, err := s.newKernel(ctx, sb, language, "")
+	k, _, err := sb.newKernel(language, "")
 	if err != nil {
 		return nil, err
 	}
 	sb.mu.Lock()
+	defer sb.mu.Unlock()
 	if id, ok := sb.deflt[language]; ok && sb.contexts[id] != nil {
 		// Another request made it first; keep theirs.
-		other := sb.contexts[id]
-		delete(sb.contexts, k.id)
-		sb.mu.Unlock()
-		cctx, cancel := detached()
-		defer cancel()
-		_ = k.sb.Close(cctx)
-		return other, nil
+		sb.removeLocked(k.id)
+		return sb.contexts[id], nil
 	}
 	sb.deflt[language] = k.id
-	sb.mu.Unlock()
 	return k, nil
+}
+
+// backing returns the kernel's sandbox, starting it on first use. Called
+// with k.mu held.
+func (k *kernel) backing(ctx context.Context, p sandbox.Provider) (sandbox.Sandbox, error) {
+	k.boxMu.Lock()
+	box := k.sb
+	k.boxMu.Unlock()
+	if box != nil {
+		return box, nil
+	}
+	sb := k.owner
+	box, err := p.Create(ctx, sandbox.CreateOptions{Template: sb.template, AllowInternet: sb.internet})
+	if err != nil {
+		return nil, err
+	}
+	// Its initial working directory, read without leaving a name in the
+	// namespace, so that a restart can go back to it.
+	exec, err := box.Run(ctx, "print(__import__('os').getcwd())", sandbox.RunOptions{Timeout: 30 * time.Second})
+	if err != nil || exec.Error != nil {
+		cctx, cancel := detached()
+		defer cancel()
+		_ = box.Close(cctx)
+		if err == nil {
+			err = fmt.Errorf("reading the working directory: %s", exec.Error.Value)
+		}
+		return nil, err
+	}
+	if err := box.Reset(ctx); err != nil {
+		return nil, err
+	}
+	k.home = strings.TrimSpace(exec.StdoutText())
+	sb.mu.Lock()
+	down := sb.down || sb.contexts[k.id] == nil
+	sb.mu.Unlock()
+	k.boxMu.Lock()
+	if !down {
+		k.sb = box
+	}
+	k.boxMu.Unlock()
+	if down {
+		cctx, cancel := detached()
+		defer cancel()
+		_ = box.Close(cctx)
+		return nil, sandbox.ErrClosed
+	}
+	return box, nil
+}
+
+// restart discards the kernel's state as a Jupyter restart does:
+// variables and imports gone, execution count and working directory back
+// to their start, the environment loaded again on the next execution.
+// Files and the sandbox's other processes stay. Called with k.mu held.
+func (k *kernel) restart(ctx context.Context) error {
+	k.count = 0
+	k.env = nil
+	k.abortNext = false
+	k.boxMu.Lock()
+	box := k.sb
+	k.boxMu.Unlock()
+	if box == nil {
+		return nil
+	}
+	if err := box.Reset(ctx); err != nil {
+		// The kernel is dead (a backing sandbox does not survive a
+		// cancelled run): start a new one on the next execution.
+		cctx, cancel := detached()
+		defer cancel()
+		k.close(cctx)
+		return nil
+	}
+	if k.home == "" {
+		return nil
+	}
+	exec, err := box.Run(ctx, "__import__('os').chdir("+strconv.Quote(k.home)+")", sandbox.RunOptions{Timeout: 30 * time.Second})
+	if err == nil && exec.Error != nil {
+		err = fmt.Errorf("%s: %s", exec.Error.Name, exec.Error.Value)
+	}
+	return err
+}
+
+// loadEnv does what the code interpreter does on a context's first
+// execution and after a restart: it asks envd (GET /envs) for the
+// sandbox's environment variables, passing on the access token it was
+// given. On a secure sandbox without the right token, envd's 401 body is
+// what gets loaded. Called with k.mu held.
+func (k *kernel) loadEnv(token string) {
+	if k.env != nil {
+		return
+	}
+	sb := k.owner
+	if sb.accessToken != "" && token != sb.accessToken {
+		k.env = map[string]string{"code": "401", "message": "unauthorized access, please provide a valid access token or method signing if supported"}
+		return
+	}
+	k.env = make(map[string]string, len(sb.envVars))
+	for key, v := range sb.envVars {
+		k.env[key] = v
+	}
 }
 
 // execute serves POST /execute.
 func (s *Server) execute(w http.ResponseWriter, r *http.Request, sb *fakeSandbox, f *Fault) {
+	if !jsonBody(r) {
+		write422(w, "model_attributes_type", "Input should be a valid dictionary or object to extract fields from")
+		return
+	}
 	var raw map[string]json.RawMessage
 	if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{
-			{"type": "json_invalid", "loc": []any{"body"}, "msg": "JSON decode error"}}})
+		write422(w, "json_invalid", "JSON decode error")
 		return
 	}
 	var code string
 	c, ok := raw["code"]
 	if !ok {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{
-			{"type": "missing", "loc": []any{"body", "code"}, "msg": "Field required"}}})
+		write422(w, "missing", "Field required", "code")
 		return
 	}
 	// null is not a string either: the service answers 422 for it too.
 	if string(bytes.TrimSpace(c)) == "null" || json.Unmarshal(c, &code) != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{
-			{"type": "string_type", "loc": []any{"body", "code"}, "msg": "Input should be a valid string"}}})
+		write422(w, "string_type", "Input should be a valid string", "code")
 		return
 	}
 	var contextID, language *string
@@ -265,8 +449,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, sb *fakeSandbox
 	for key, dst := range map[string]any{"context_id": &contextID, "language": &language, "env_vars": &env} {
 		if v, ok := raw[key]; ok {
 			if err := json.Unmarshal(v, dst); err != nil {
-				writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{
-					{"type": "type_error", "loc": []any{"body", key}, "msg": "invalid value"}}})
+				write422(w, "type_error", "invalid value", key)
 				return
 			}
 		}
@@ -289,16 +472,29 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, sb *fakeSandbox
 		if language != nil {
 			lang = *language
 		}
+		lang = normalizeLanguage(lang)
 		var err error
-		if k, err = s.defaultKernel(r.Context(), sb, normalizeLanguage(lang)); err != nil {
-			writeText(w, http.StatusBadRequest, err.Error())
+		if k, err = sb.defaultKernel(lang); err != nil {
+			writeText(w, http.StatusInternalServerError, err.Error())
 			return
 		}
 	}
-	st := newStream(w, s.keepalive)
+	st := newStream(w)
 	defer st.stop()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	// One execution per context at a time, and no keepalive while an
+	// execution waits for the context's lock.
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	st.startKeepalive(s.keepalive)
+	if k.abortNext {
+		// The kernel aborts this request and the server misses it: only
+		// keepalives until the client gives up.
+		k.abortNext = false
+		<-r.Context().Done()
+		return
+	}
 	if f != nil {
 		switch f.Kind {
 		case KeepaliveOnly:
@@ -315,25 +511,76 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, sb *fakeSandbox
 		case MalformedLine:
 			st.writeRaw([]byte("this is not JSON\n"))
 		case SyntheticError:
-			name := f.ErrorName
-			if name == "" {
-				name = "ExecutionAborted"
-			}
-			st.write(map[string]any{"type": "error", "name": name, "value": "the execution was aborted", "traceback": ""})
+			s.synthetic(ctx, st, k, f.ErrorName)
 			return
 		case CutStream:
 			st.cutAfterLines(max(f.AfterLines, 1), cancel)
 		}
 	}
-	s.run(ctx, st, k, code, env)
+	s.run(ctx, st, k, code, env, r.Header.Get("X-Access-Token"))
+	if r.Context().Err() != nil {
+		// The client went away mid-run: the server interrupts the
+		// kernel but releases the context before the interrupt lands.
+		k.abortNext = true
+	}
 }
 
-// run executes code on k and streams its output.
-func (s *Server) run(ctx context.Context, st *stream, k *kernel, code string, env map[string]string) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+// synthetic ends an execution the way the code interpreter does when it
+// loses the kernel, each error followed by end_of_execution. The
+// context's state is gone afterwards. Called with k.mu held.
+func (s *Server) synthetic(ctx context.Context, st *stream, k *kernel, name string) {
+	lines := []map[string]any{}
+	switch name {
+	case "", "ContextRestarting":
+		lines = append(lines, errorLine("ContextRestarting", "Context was restarted"))
+	case "WebSocketError":
+		lines = append(lines, errorLine("WebSocketError", "Failed to send execution request: the WebSocket connection to the kernel was closed"),
+			errorLine("UnexpectedEndOfExecution", "Traceback: the execution ended unexpectedly"))
+	default:
+		lines = append(lines, errorLine(name, "the execution was aborted"))
+	}
+	for _, l := range lines {
+		st.write(l)
+	}
+	if name != "ExecutionAborted" {
+		_ = k.restart(ctx)
+		k.count = 0
+	}
+	st.write(map[string]any{"type": "end_of_execution"})
+}
+
+func errorLine(name, value string) map[string]any {
+	return map[string]any{"type": "error", "name": name, "value": value, "traceback": ""}
+}
+
+// run executes code on k and streams its output. Called with k.mu held.
+func (s *Server) run(ctx context.Context, st *stream, k *kernel, code string, runEnv map[string]string, token string) {
+	if k.language == "javascript" {
+		k.count++
+		st.write(map[string]any{"type": "number_of_executions", "execution_count": k.count})
+		st.write(errorLine("NotImplementedError", "this fake server runs Python only"))
+		st.write(map[string]any{"type": "end_of_execution"})
+		return
+	}
+	box, err := k.backing(ctx, s.provider)
+	if err != nil {
+		if ctx.Err() == nil {
+			// The server answers 200 and reports the failure in the stream.
+			st.write(errorLine("ContextRestarting", "Context was restarted"))
+			st.write(map[string]any{"type": "end_of_execution"})
+		}
+		return
+	}
+	k.loadEnv(token)
 	k.count++
 	st.write(map[string]any{"type": "number_of_executions", "execution_count": k.count})
+	env := make(map[string]string, len(k.env)+len(runEnv))
+	for key, v := range k.env {
+		env[key] = v
+	}
+	for key, v := range runEnv {
+		env[key] = v
+	}
 	var nOut, nErr int
 	opts := sandbox.RunOptions{
 		Timeout: time.Hour,
@@ -347,13 +594,19 @@ func (s *Server) run(ctx context.Context, st *stream, k *kernel, code string, en
 			st.write(outputLine("stderr", m))
 		},
 	}
-	exec, err := k.sb.Run(ctx, code, opts)
+	exec, err := box.Run(ctx, code, opts)
 	if ctx.Err() != nil {
 		return
 	}
 	if err != nil {
-		st.write(map[string]any{"type": "error", "name": "UnexpectedEndOfExecution",
-			"value": "the kernel stopped: " + err.Error(), "traceback": ""})
+		// The kernel died: the code interpreter restarts the context and
+		// says so.
+		st.write(errorLine("ContextRestarting", "Context was restarted"))
+		cctx, cancel := detached()
+		defer cancel()
+		k.close(cctx)
+		k.count, k.env = 0, nil
+		st.write(map[string]any{"type": "end_of_execution"})
 		return
 	}
 	for _, m := range exec.Stdout[min(nOut, len(exec.Stdout)):] {
@@ -371,17 +624,93 @@ func (s *Server) run(ctx context.Context, st *stream, k *kernel, code string, en
 	st.write(map[string]any{"type": "end_of_execution"})
 }
 
+// pythonTime formats t as Python's datetime.isoformat() does for an
+// aware UTC time: microseconds (omitted when zero) and "+00:00".
+func pythonTime(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()/1000 == 0 {
+		return t.Format("2006-01-02T15:04:05-07:00")
+	}
+	return t.Format("2006-01-02T15:04:05.000000-07:00")
+}
+
 func outputLine(kind string, m sandbox.OutputMessage) map[string]any {
 	ts := m.Timestamp
 	if ts.IsZero() {
 		ts = time.Now()
 	}
-	return map[string]any{"type": kind, "text": m.Text, "timestamp": ts.UTC().Format(time.RFC3339Nano)}
+	return map[string]any{"type": kind, "text": m.Text, "timestamp": pythonTime(ts)}
+}
+
+// resultText is the text of a result as E2B's server sends it: a str
+// value comes without the quotes of its repr.
+func resultText(r sandbox.Result) string {
+	if r.IsMainResult {
+		if s, ok := unquotePython(r.Text); ok {
+			return s
+		}
+	}
+	return r.Text
+}
+
+// unquotePython reads a Python str repr ('abc', "it's"); ok is false for
+// anything else.
+func unquotePython(s string) (string, bool) {
+	if len(s) < 2 || (s[0] != '\'' && s[0] != '"') || s[len(s)-1] != s[0] {
+		return "", false
+	}
+	q := s[0]
+	body := s[1 : len(s)-1]
+	var b strings.Builder
+	for i := 0; i < len(body); {
+		c := body[i]
+		if c == q {
+			return "", false // an unescaped quote: not one literal
+		}
+		if c != '\\' {
+			_, size := utf8.DecodeRuneInString(body[i:])
+			b.WriteString(body[i : i+size])
+			i += size
+			continue
+		}
+		if i+1 >= len(body) {
+			return "", false
+		}
+		e := body[i+1]
+		switch e {
+		case '\\', '\'', '"':
+			b.WriteByte(e)
+			i += 2
+		case 'n':
+			b.WriteByte('\n')
+			i += 2
+		case 't':
+			b.WriteByte('\t')
+			i += 2
+		case 'r':
+			b.WriteByte('\r')
+			i += 2
+		case 'x', 'u', 'U':
+			n := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
+			if i+2+n > len(body) {
+				return "", false
+			}
+			v, err := strconv.ParseUint(body[i+2:i+2+n], 16, 32)
+			if err != nil {
+				return "", false
+			}
+			b.WriteRune(rune(v))
+			i += 2 + n
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }
 
 func resultLine(r sandbox.Result) map[string]any {
 	line := map[string]any{"type": "result", "is_main_result": r.IsMainResult}
-	for k, v := range map[string]string{"text": r.Text, "html": r.HTML, "markdown": r.Markdown, "svg": r.SVG,
+	for k, v := range map[string]string{"text": resultText(r), "html": r.HTML, "markdown": r.Markdown, "svg": r.SVG,
 		"png": r.PNG, "jpeg": r.JPEG, "pdf": r.PDF, "latex": r.LaTeX, "javascript": r.JavaScript} {
 		if v != "" {
 			line[k] = v
@@ -412,11 +741,18 @@ type stream struct {
 
 var keepaliveLine = []byte("{\"type\": \"keepalive\"}\n")
 
-func newStream(w http.ResponseWriter, every time.Duration) *stream {
-	w.Header().Set("Content-Type", "application/x-ndjson")
+// newStream sends the 200 headers. E2B's server sends the stream without
+// a Content-Type; net/http would sniff one, so it is suppressed.
+func newStream(w http.ResponseWriter) *stream {
+	w.Header()["Content-Type"] = nil
 	w.WriteHeader(http.StatusOK)
 	st := &stream{w: w, rc: http.NewResponseController(w), done: make(chan struct{})}
 	_ = st.rc.Flush()
+	return st
+}
+
+// startKeepalive sends a keepalive line every interval until stop.
+func (st *stream) startKeepalive(every time.Duration) {
 	st.wg.Add(1)
 	go func() {
 		defer st.wg.Done()
@@ -431,7 +767,6 @@ func newStream(w http.ResponseWriter, every time.Duration) *stream {
 			}
 		}
 	}()
-	return st
 }
 
 // cutAfterLines arms a cut: once n lines went out, the connection is

@@ -55,10 +55,14 @@ const (
 	// MalformedLine sends a line that is not JSON first, then the normal
 	// stream.
 	MalformedLine
-	// SyntheticError runs nothing and ends the stream with an error line
-	// named Fault.ErrorName (default "ExecutionAborted") and no
-	// end_of_execution, as the code interpreter does when it loses the
-	// kernel.
+	// SyntheticError runs nothing and answers as the code interpreter
+	// does when it loses the kernel: an error line named Fault.ErrorName,
+	// then end_of_execution. "ContextRestarting" (the default; value
+	// "Context was restarted") is a kernel that died; "WebSocketError" is
+	// a restart during the run and sends two error lines, WebSocketError
+	// then UnexpectedEndOfExecution. After either, the context's state is
+	// gone (its kernel is restarted). Any other name is sent as is and
+	// leaves the state alone.
 	SyntheticError
 )
 

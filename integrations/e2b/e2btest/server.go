@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -28,6 +29,7 @@ type Server struct {
 	apiKey       string
 	keepalive    time.Duration
 	maxLifetime  time.Duration
+	startupDelay time.Duration
 
 	mu        sync.Mutex
 	sandboxes map[string]*fakeSandbox
@@ -53,6 +55,8 @@ type Stats struct {
 	Requests int
 	// Faults counts the faults injected so far.
 	Faults int
+	// OpenConns is the number of client connections open now.
+	OpenConns int
 }
 
 // Option configures a [Server].
@@ -90,6 +94,16 @@ func WithMaxLifetime(d time.Duration) Option {
 	return func(s *Server) { s.maxLifetime = d }
 }
 
+// WithStartupDelay makes the code interpreter of a new sandbox answer
+// 502 "The sandbox is running but port is not open" for d after its
+// creation, as E2B's proxy does while the sandbox starts (default 0).
+func WithStartupDelay(d time.Duration) Option {
+	if d < 0 {
+		panic(fmt.Sprintf("e2btest: WithStartupDelay(%s): delay must be >= 0", d))
+	}
+	return func(s *Server) { s.startupDelay = d }
+}
+
 // NewServer starts a fake E2B server on loopback. Without [WithProvider]
 // it runs code in isolated local sandboxes (sandbox/local); it panics if
 // that provider cannot start on this machine (pass a provider built with
@@ -114,7 +128,9 @@ func NewServer(opts ...Option) *Server {
 		}
 		s.provider, s.ownsProvider = p, true
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.srv.Config.ConnState = s.connState
+	s.srv.Start()
 	return s
 }
 
@@ -212,6 +228,18 @@ func (s *Server) Close() {
 	}
 }
 
+// connState counts open connections.
+func (s *Server) connState(_ net.Conn, state http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch state {
+	case http.StateNew:
+		s.stats.OpenConns++
+	case http.StateClosed, http.StateHijacked:
+		s.stats.OpenConns--
+	}
+}
+
 // takeFault returns the first pending fault matching op, consuming one of
 // its uses.
 func (s *Server) takeFault(op Op) *Fault {
@@ -271,3 +299,12 @@ func detached() (context.Context, context.CancelFunc) {
 // Handler returns the server's handler, to serve it behind another
 // listener (for example a TLS server reached by E2B's real host names).
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// AccessToken returns the envd access token of a live secure sandbox ("" for
+// an unknown or insecure one), for tests that check it is never printed.
+func (s *Server) AccessToken(sandboxID string) string {
+	if sb := s.lookup(sandboxID); sb != nil {
+		return sb.accessToken
+	}
+	return ""
+}
