@@ -1,0 +1,258 @@
+package llm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/url"
+	"reflect"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ttadev/primitives/observability"
+)
+
+// Bucket boundaries advised by the GenAI conventions.
+var (
+	tokenBuckets    = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
+	durationBuckets = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
+)
+
+type genAIInstruments struct {
+	tokens   metric.Int64Histogram
+	duration metric.Float64Histogram
+}
+
+var instrumentCache sync.Map // metric.Meter -> *genAIInstruments
+
+func instrumentsFor(m metric.Meter) *genAIInstruments {
+	cacheable := reflect.TypeOf(m).Comparable()
+	if cacheable {
+		if v, ok := instrumentCache.Load(m); ok {
+			return v.(*genAIInstruments)
+		}
+	}
+	var inst genAIInstruments
+	var err1, err2 error
+	inst.tokens, err1 = m.Int64Histogram(observability.MetricGenAIClientTokenUsage,
+		metric.WithDescription("Number of input and output tokens used."),
+		metric.WithUnit("{token}"), metric.WithExplicitBucketBoundaries(tokenBuckets...))
+	inst.duration, err2 = m.Float64Histogram(observability.MetricGenAIClientOperationDuration,
+		metric.WithDescription("GenAI operation duration."),
+		metric.WithUnit("s"), metric.WithExplicitBucketBoundaries(durationBuckets...))
+	if err := errors.Join(err1, err2); err != nil {
+		// The API returns usable no-op instruments with the error.
+		otel.Handle(err)
+	}
+	if !cacheable {
+		return &inst
+	}
+	v, _ := instrumentCache.LoadOrStore(m, &inst)
+	return v.(*genAIInstruments)
+}
+
+// instrumentation is the telemetry of one provider, built once.
+type instrumentation struct {
+	providers      observability.Providers
+	provider       string
+	captureContent bool
+	server         []attribute.KeyValue
+}
+
+func newInstrumentation(p observability.Providers, provider, baseURL string, capture bool) instrumentation {
+	return instrumentation{providers: p, provider: provider, captureContent: capture, server: serverAttrs(baseURL)}
+}
+
+func serverAttrs(baseURL string) []attribute.KeyValue {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" {
+		return nil
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		port = 443
+		if u.Scheme == "http" {
+			port = 80
+		}
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); ip != nil {
+		host = ip.String()
+	}
+	return []attribute.KeyValue{
+		attribute.String(observability.AttrServerAddress, host),
+		attribute.Int(observability.AttrServerPort, port),
+	}
+}
+
+// call is the telemetry of one call in progress.
+type call struct {
+	inst  *instrumentation
+	span  trace.Span
+	start time.Time
+	model string
+}
+
+// begin starts the span "chat <model>" as a child of the span in ctx. The
+// span is nil when no tracer provider records.
+func (in *instrumentation) begin(ctx context.Context, model string, req *Request, maxTokens int) (context.Context, call) {
+	c := call{inst: in, start: time.Now(), model: model}
+	tracer, ok := in.providers.Tracer()
+	if !ok {
+		return ctx, c
+	}
+	attrs := make([]attribute.KeyValue, 0, 10)
+	attrs = append(attrs,
+		attribute.String(observability.AttrGenAIOperationName, observability.GenAIOperationChat),
+		attribute.String(observability.AttrGenAIProviderName, in.provider),
+		attribute.String(observability.AttrGenAIRequestModel, model))
+	attrs = append(attrs, in.server...)
+	if maxTokens > 0 {
+		attrs = append(attrs, attribute.Int(observability.AttrGenAIRequestMaxTokens, maxTokens))
+	}
+	if req.Temperature != nil {
+		attrs = append(attrs, attribute.Float64(observability.AttrGenAIRequestTemperature, *req.Temperature))
+	}
+	if c := observability.CorrelatedFrom(ctx); c != nil {
+		attrs = append(attrs, attribute.String(observability.AttrCorrelationID, c.CorrelationID()))
+		if w := c.WorkflowID(); w != "" {
+			attrs = append(attrs, attribute.String(observability.AttrWorkflowID, w))
+		}
+	}
+	ctx, c.span = tracer.Start(ctx, observability.GenAISpanName(observability.GenAIOperationChat, model),
+		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	if in.captureContent && c.span.IsRecording() {
+		c.span.SetAttributes(inputContent(req)...)
+	}
+	return ctx, c
+}
+
+// end records the result of the call on its span and in the metrics.
+// inputTokens is the whole prompt, cached tokens included.
+func (c *call) end(ctx context.Context, resp *Response, respID string, inputTokens int64, err error) {
+	elapsed := time.Since(c.start)
+	responseModel := ""
+	if err == nil {
+		responseModel = resp.Model
+	}
+	errType := ""
+	if err != nil {
+		errType = errorType(err)
+	}
+	metricAttrs := []attribute.KeyValue{
+		attribute.String(observability.AttrGenAIOperationName, observability.GenAIOperationChat),
+		attribute.String(observability.AttrGenAIProviderName, c.inst.provider),
+		attribute.String(observability.AttrGenAIRequestModel, c.model),
+	}
+	if responseModel != "" {
+		metricAttrs = append(metricAttrs, attribute.String(observability.AttrGenAIResponseModel, responseModel))
+	}
+	metricAttrs = append(metricAttrs, c.inst.server...)
+	inst := instrumentsFor(c.inst.providers.Meter())
+	if err == nil {
+		in := append(metricAttrs[:len(metricAttrs):len(metricAttrs)], attribute.String(observability.AttrGenAITokenType, "input"))
+		out := append(metricAttrs[:len(metricAttrs):len(metricAttrs)], attribute.String(observability.AttrGenAITokenType, "output"))
+		inst.tokens.Record(ctx, inputTokens, metric.WithAttributes(in...))
+		inst.tokens.Record(ctx, resp.Usage.OutputTokens, metric.WithAttributes(out...))
+		inst.duration.Record(ctx, elapsed.Seconds(), metric.WithAttributes(metricAttrs...))
+	} else {
+		inst.duration.Record(ctx, elapsed.Seconds(), metric.WithAttributes(
+			append(metricAttrs, attribute.String(observability.AttrErrorType, errType))...))
+	}
+	if c.span == nil {
+		return
+	}
+	if err != nil {
+		c.span.SetAttributes(attribute.String(observability.AttrErrorType, errType))
+		c.span.RecordError(err)
+		c.span.SetStatus(codes.Error, err.Error())
+		c.span.End()
+		return
+	}
+	attrs := []attribute.KeyValue{
+		attribute.String(observability.AttrGenAIResponseModel, resp.Model),
+		attribute.StringSlice(observability.AttrGenAIResponseFinishReasons, []string{resp.StopReason}),
+		attribute.Int64(observability.AttrGenAIUsageInputTokens, inputTokens),
+		attribute.Int64(observability.AttrGenAIUsageOutputTokens, resp.Usage.OutputTokens),
+	}
+	if respID != "" {
+		attrs = append(attrs, attribute.String(observability.AttrGenAIResponseID, respID))
+	}
+	if resp.Usage.CacheReadInputTokens > 0 {
+		attrs = append(attrs, attribute.Int64(observability.AttrGenAIUsageCacheReadInputTokens, resp.Usage.CacheReadInputTokens))
+	}
+	if resp.Usage.CacheCreationInputTokens > 0 {
+		attrs = append(attrs, attribute.Int64(observability.AttrGenAIUsageCacheCreationInputTokens, resp.Usage.CacheCreationInputTokens))
+	}
+	if c.inst.captureContent {
+		attrs = append(attrs, outputContent(resp))
+	}
+	c.span.SetAttributes(attrs...)
+	c.span.SetStatus(codes.Ok, "")
+	c.span.End()
+}
+
+// errorType is the error.type of a failed call: the HTTP status, the
+// stream error's type, or a class of this package.
+func errorType(err error) string {
+	var api *APIError
+	var temp *TemperatureRejectedError
+	var conn *ConnectionError
+	var resp *ResponseError
+	switch {
+	case errors.As(err, &api):
+		if api.InStream && api.Type != "" {
+			return api.Type
+		}
+		return strconv.Itoa(api.Status)
+	case errors.As(err, &temp):
+		return "temperature_unsupported"
+	case errors.As(err, &conn):
+		return "connection"
+	case errors.As(err, &resp):
+		return "unexpected_response"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "_OTHER"
+}
+
+type textPart struct {
+	Type    string `json:"type"`
+	Content string `json:"content"`
+}
+
+type chatMessage struct {
+	Role         string     `json:"role"`
+	Parts        []textPart `json:"parts"`
+	FinishReason string     `json:"finish_reason,omitempty"`
+}
+
+func inputContent(req *Request) []attribute.KeyValue {
+	var attrs []attribute.KeyValue
+	if req.System != "" {
+		b, _ := json.Marshal([]textPart{{Type: "text", Content: req.System}})
+		attrs = append(attrs, attribute.String(observability.AttrGenAISystemInstructions, string(b)))
+	}
+	msgs := make([]chatMessage, len(req.Messages))
+	for i, m := range req.Messages {
+		msgs[i] = chatMessage{Role: string(m.Role), Parts: []textPart{{Type: "text", Content: m.Content}}}
+	}
+	b, _ := json.Marshal(msgs)
+	return append(attrs, attribute.String(observability.AttrGenAIInputMessages, string(b)))
+}
+
+func outputContent(resp *Response) attribute.KeyValue {
+	b, _ := json.Marshal([]chatMessage{{Role: string(RoleAssistant), Parts: []textPart{{Type: "text", Content: resp.Text}}, FinishReason: resp.StopReason}})
+	return attribute.String(observability.AttrGenAIOutputMessages, string(b))
+}
