@@ -375,7 +375,9 @@ func TestHTTPMode(t *testing.T) {
 	defer cmd.Process.Kill()
 	var log bytes.Buffer
 	urlc := make(chan string, 1)
+	logDone := make(chan struct{})
 	go func() {
+		defer close(logDone)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			log.WriteString(sc.Text() + "\n")
@@ -417,6 +419,7 @@ func TestHTTPMode(t *testing.T) {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 	pw.Close()
+	<-logDone
 	waitNoProcesses(t)
 	if strings.Contains(log.String(), "tok-123") {
 		t.Fatal("the token was logged")
