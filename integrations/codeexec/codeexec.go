@@ -29,14 +29,21 @@ type option func(*config)
 func (option) ForFromEnv(seal.Token) {}
 
 type config struct {
-	e2b       []e2b.Option
+	e2b       []e2b.PrimitiveOption
 	local     []local.Option
 	code      []sandbox.CodeOption
 	telemetry []observability.Option
 }
 
-// WithE2BOptions applies opts when the E2B backend is chosen.
-func WithE2BOptions(opts ...e2b.Option) Option {
+// WithE2BOptions applies opts to e2b.NewCodeExecutionPrimitive when the
+// E2B backend is chosen (client options such as e2b.WithTemplate, and the
+// primitive's own, such as e2b.WithPipInstall). A nil option panics.
+func WithE2BOptions(opts ...e2b.PrimitiveOption) Option {
+	for _, o := range opts {
+		if o == nil {
+			panic("codeexec: WithE2BOptions: nil option")
+		}
+	}
 	return option(func(c *config) { c.e2b = append(c.e2b, opts...) })
 }
 
@@ -86,14 +93,20 @@ func FromEnv(opts ...Option) (*sandbox.CodeExecution, error) {
 		}
 	}
 	logger := observability.Providers{}.With(cfg.telemetry...).Log()
+	if strings.TrimSpace(os.Getenv(e2b.EnvAPIKey)) != "" {
+		logger.Info("code execution backend", "backend", BackendE2B, "reason", e2b.EnvAPIKey+" is set")
+		// The telemetry options reach the E2B client, and through the
+		// primitive its pool.
+		eo := append([]e2b.PrimitiveOption(nil), cfg.e2b...)
+		for _, t := range cfg.telemetry {
+			eo = append(eo, t)
+		}
+		eo = append(eo, e2b.WithCodeOptions(cfg.code...))
+		return e2b.NewCodeExecutionPrimitive(eo...)
+	}
 	code := cfg.code
 	for _, t := range cfg.telemetry {
 		code = append(code, t)
-	}
-	if strings.TrimSpace(os.Getenv(e2b.EnvAPIKey)) != "" {
-		logger.Info("code execution backend", "backend", BackendE2B, "reason", e2b.EnvAPIKey+" is set")
-		eo := append(cfg.e2b, e2b.WithCodeOptions(code...))
-		return e2b.NewCodeExecutionPrimitive(eo...)
 	}
 	logger.Info("code execution backend", "backend", BackendLocal, "reason", e2b.EnvAPIKey+" is not set")
 	lo := cfg.local

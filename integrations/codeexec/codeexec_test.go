@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/ttadev/primitives/integrations/codeexec"
 	"github.com/ttadev/primitives/integrations/e2b"
 	"github.com/ttadev/primitives/integrations/e2b/e2btest"
@@ -84,5 +87,39 @@ func TestMalformedKeyInTheEnvironment(t *testing.T) {
 	t.Setenv(e2b.EnvAPIKey, "not-a-key")
 	if _, err := codeexec.FromEnv(observability.WithLogger(slog.New(slog.DiscardHandler))); err == nil || strings.Contains(err.Error(), "not-a-key") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestTelemetryReachesTheE2BClient: FromEnv's observability options trace
+// the E2B client's own calls, not only the primitive's.
+func TestTelemetryReachesTheE2BClient(t *testing.T) {
+	p, err := local.New(observability.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := e2btest.NewServer(e2btest.WithProvider(p))
+	defer srv.Close()
+	t.Setenv(e2b.EnvAPIKey, srv.APIKey())
+	t.Setenv(e2b.EnvAPIURL, srv.URL())
+	t.Setenv(e2b.EnvSandboxURL, srv.URL())
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	exec, err := codeexec.FromEnv(observability.WithTracerProvider(tp), observability.WithLogger(slog.New(slog.DiscardHandler)),
+		codeexec.WithE2BOptions(e2b.WithPipInstall(false), e2b.WithTemplate(e2b.DefaultTemplate)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, exec)
+	if err := exec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, s := range rec.Ended() {
+		seen[s.Name()] = true
+	}
+	for _, want := range []string{observability.SpanE2BCreate, observability.SpanE2BExecute, observability.SpanE2BKill, observability.SpanCodeExecution} {
+		if !seen[want] {
+			t.Fatalf("no span %s: %v", want, seen)
+		}
 	}
 }

@@ -30,11 +30,16 @@ type Client struct {
 
 // NewClient builds a client from the environment (E2B_API_KEY, E2B_DOMAIN,
 // E2B_API_URL, E2B_SANDBOX_URL, E2B_DEBUG) and opts, which take
-// precedence. It sends nothing. A missing API key, or one that is not
-// "e2b_" followed by hex digits, is an *AuthenticationError (no key is
-// needed in debug mode). Invalid option values panic.
-func NewClient(opts ...Option) (*Client, error) {
-	cfg, err := resolve(opts)
+// precedence; observability.Option says where spans and logs go. It sends
+// nothing. A missing API key, or one that is not "e2b_" followed by hex
+// digits, is an *AuthenticationError (no key is needed in debug mode).
+// Invalid option values, and a nil option, panic.
+func NewClient(opts ...ClientOption) (*Client, error) {
+	return newClient("NewClient", opts)
+}
+
+func newClient(constructor string, opts []ClientOption) (*Client, error) {
+	cfg, err := resolve(constructor, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ttadev/primitives/internal/seal"
 	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/sandbox"
 )
@@ -62,11 +63,49 @@ const UserAgent = "ttadev-primitives-e2b-go/0.1"
 
 var apiKeyShape = regexp.MustCompile(`^e2b_[0-9a-f]+$`)
 
-// Option configures a [Client], a [Provider] or the primitive built by
-// [NewCodeExecutionPrimitive]. Options override environment variables.
-// An option given an invalid value (a negative duration, a nil client)
-// panics, following the module's convention for programmer errors.
-type Option func(*config)
+// ClientOption configures [NewClient] and [NewProvider]: the options of
+// this package that return [Option], and observability.Option (where
+// spans and logs go). Options override environment variables. An option
+// given an invalid value (a negative duration, a nil client) panics,
+// following the module's convention for programmer errors.
+type ClientOption interface {
+	ForE2BClient(seal.Token)
+}
+
+// PrimitiveOption configures [NewCodeExecutionPrimitive]: every
+// [Option], the primitive's own options ([WithPipInstall],
+// [WithMaxOutputSize], [WithCodeOptions]) and observability.Option.
+type PrimitiveOption interface {
+	ForE2BPrimitive(seal.Token)
+}
+
+// Option configures the client, whichever constructor builds it: it is
+// both a [ClientOption] and a [PrimitiveOption]. The options meant for
+// the primitive only are PrimitiveOptions, so passing one to NewClient
+// does not compile.
+type Option interface {
+	ClientOption
+	PrimitiveOption
+}
+
+// clientOption adapts a function to Option.
+type clientOption func(*config)
+
+func (clientOption) ForE2BClient(seal.Token)    {}
+func (clientOption) ForE2BPrimitive(seal.Token) {}
+
+// primitiveOption adapts a function to PrimitiveOption.
+type primitiveOption func(*primitiveConfig)
+
+func (primitiveOption) ForE2BPrimitive(seal.Token) {}
+
+// primitiveConfig is what NewCodeExecutionPrimitive adds to the client's
+// configuration.
+type primitiveConfig struct {
+	pipInstall    *bool
+	maxOutputSize int
+	codeOpts      []sandbox.CodeOption
+}
 
 type config struct {
 	apiKey         string
@@ -90,12 +129,9 @@ type config struct {
 	startupWindow  time.Duration
 	maxLineSize    int
 	telemetry      observability.Providers
-
-	// Used by NewCodeExecutionPrimitive only.
-	pipInstall    *bool
-	maxOutputSize int
-	codeOpts      []sandbox.CodeOption
-	telemetrySet  bool
+	// telemetryOpts are the observability options given, passed on to
+	// the primitive's pool.
+	telemetryOpts []observability.Option
 }
 
 func defaultConfig() config {
@@ -115,14 +151,14 @@ func defaultConfig() config {
 // checked when the client is built (shape "e2b_" followed by hex digits)
 // and never printed.
 func WithAPIKey(key string) Option {
-	return func(c *config) { c.apiKey, c.apiKeySet = key, true }
+	return clientOption(func(c *config) { c.apiKey, c.apiKeySet = key, true })
 }
 
 // WithoutAPIKeyValidation skips the local check of the key's shape (as
 // E2B_VALIDATE_API_KEY=false does), for self-hosted deployments whose keys
 // look different. A missing key is still an error.
 func WithoutAPIKeyValidation() Option {
-	return func(c *config) { c.validateKey, c.validateSet = false, true }
+	return clientOption(func(c *config) { c.validateKey, c.validateSet = false, true })
 }
 
 // WithDomain sets the base domain instead of E2B_DOMAIN (default e2b.app).
@@ -130,7 +166,7 @@ func WithDomain(domain string) Option {
 	if domain == "" {
 		panic("e2b: WithDomain: domain is empty")
 	}
-	return func(c *config) { c.domain = domain }
+	return clientOption(func(c *config) { c.domain = domain })
 }
 
 // WithAPIURL sets the control-plane base URL instead of E2B_API_URL
@@ -139,7 +175,7 @@ func WithAPIURL(u string) Option {
 	if u == "" {
 		panic("e2b: WithAPIURL: URL is empty")
 	}
-	return func(c *config) { c.apiURL = strings.TrimRight(u, "/") }
+	return clientOption(func(c *config) { c.apiURL = strings.TrimRight(u, "/") })
 }
 
 // WithSandboxURL sends every data-plane request to u instead of
@@ -149,14 +185,14 @@ func WithSandboxURL(u string) Option {
 	if u == "" {
 		panic("e2b: WithSandboxURL: URL is empty")
 	}
-	return func(c *config) { c.sandboxURL = strings.TrimRight(u, "/") }
+	return clientOption(func(c *config) { c.sandboxURL = strings.TrimRight(u, "/") })
 }
 
 // WithDebug(true) behaves as E2B_DEBUG=true: no control-plane calls are
 // made, "creating" a sandbox returns a handle to a code interpreter
 // listening on http://localhost:49999, and no API key is needed.
 func WithDebug(on bool) Option {
-	return func(c *config) { c.debug, c.debugSet = on, true }
+	return clientOption(func(c *config) { c.debug, c.debugSet = on, true })
 }
 
 // WithHTTPClient makes every request through hc (its transport, proxy and
@@ -169,7 +205,7 @@ func WithHTTPClient(hc *http.Client) Option {
 	if hc == nil {
 		panic("e2b: WithHTTPClient: client is nil")
 	}
-	return func(c *config) { c.httpClient = hc }
+	return clientOption(func(c *config) { c.httpClient = hc })
 }
 
 // WithRequestTimeout bounds each control-plane call and the wait for an
@@ -179,7 +215,7 @@ func WithRequestTimeout(d time.Duration) Option {
 	if d <= 0 {
 		panic(fmt.Sprintf("e2b: WithRequestTimeout(%s): timeout must be > 0", d))
 	}
-	return func(c *config) { c.requestTimeout = d }
+	return clientOption(func(c *config) { c.requestTimeout = d })
 }
 
 // WithTimeout sets the execution timeout: how long one execution may run
@@ -191,7 +227,7 @@ func WithTimeout(d time.Duration) Option {
 	if d <= 0 {
 		panic(fmt.Sprintf("e2b: WithTimeout(%s): timeout must be > 0", d))
 	}
-	return func(c *config) { c.execTimeout, c.execTimeoutSet = d, true }
+	return clientOption(func(c *config) { c.execTimeout, c.execTimeoutSet = d, true })
 }
 
 // WithSandboxLifetime sets how long a created sandbox lives before E2B
@@ -201,7 +237,7 @@ func WithSandboxLifetime(d time.Duration) Option {
 	if d <= 0 {
 		panic(fmt.Sprintf("e2b: WithSandboxLifetime(%s): lifetime must be > 0", d))
 	}
-	return func(c *config) { c.lifetime = d }
+	return clientOption(func(c *config) { c.lifetime = d })
 }
 
 // WithTemplate selects the sandbox template (default
@@ -211,27 +247,27 @@ func WithTemplate(name string) Option {
 	if name == "" {
 		panic("e2b: WithTemplate: template name is empty")
 	}
-	return func(c *config) { c.template = name }
+	return clientOption(func(c *config) { c.template = name })
 }
 
 // WithMetadata attaches metadata to every sandbox created (visible in
 // List). The map is copied.
 func WithMetadata(md map[string]string) Option {
 	md = maps.Clone(md)
-	return func(c *config) { c.metadata = md }
+	return clientOption(func(c *config) { c.metadata = md })
 }
 
 // WithEnvVars sets environment variables in every sandbox created. The map
 // is copied.
 func WithEnvVars(env map[string]string) Option {
 	env = maps.Clone(env)
-	return func(c *config) { c.envVars = env }
+	return clientOption(func(c *config) { c.envVars = env })
 }
 
 // WithSecure(false) asks for sandboxes without an envd access token
 // (E2B's "secure", true by default).
 func WithSecure(on bool) Option {
-	return func(c *config) { c.secure = on }
+	return clientOption(func(c *config) { c.secure = on })
 }
 
 // WithStartupWindow sets how long after a sandbox's creation a 502 from
@@ -241,7 +277,7 @@ func WithStartupWindow(d time.Duration) Option {
 	if d < 0 {
 		panic(fmt.Sprintf("e2b: WithStartupWindow(%s): window must be >= 0", d))
 	}
-	return func(c *config) { c.startupWindow = d }
+	return clientOption(func(c *config) { c.startupWindow = d })
 }
 
 // WithMaxLineSize bounds one line of an execution stream (default 32 MiB).
@@ -250,21 +286,7 @@ func WithMaxLineSize(n int) Option {
 	if n < 1024 {
 		panic(fmt.Sprintf("e2b: WithMaxLineSize(%d): size must be >= 1024", n))
 	}
-	return func(c *config) { c.maxLineSize = n }
-}
-
-// WithTelemetry sets the tracer provider, meter provider and logger. Zero
-// fields fall back to the OpenTelemetry globals and slog.Default().
-func WithTelemetry(p observability.Providers) Option {
-	return func(c *config) { c.telemetry, c.telemetrySet = p, true }
-}
-
-// WithLogger logs through l instead of slog.Default(). A nil l panics.
-func WithLogger(l *slog.Logger) Option {
-	if l == nil {
-		panic("e2b: WithLogger: logger is nil")
-	}
-	return func(c *config) { c.telemetry.Logger, c.telemetrySet = l, true }
+	return clientOption(func(c *config) { c.maxLineSize = n })
 }
 
 // WithPipInstall(true) lets code in the primitive's sandboxes reach the
@@ -272,33 +294,34 @@ func WithLogger(l *slog.Logger) Option {
 // used by [NewCodeExecutionPrimitive], whose default is false, unlike TTA.dev's
 // Python primitive (see sandbox.WithPipInstall); a Provider sends what
 // sandbox.CreateOptions.AllowInternet says.
-func WithPipInstall(enable bool) Option {
-	return func(c *config) { c.pipInstall = &enable }
+func WithPipInstall(enable bool) PrimitiveOption {
+	return primitiveOption(func(c *primitiveConfig) { c.pipInstall = &enable })
 }
 
 // WithMaxOutputSize sets how many characters of each output the primitive
 // keeps (default 10,000, as in TTA.dev's Python primitive). n <= 0 panics.
-func WithMaxOutputSize(n int) Option {
+func WithMaxOutputSize(n int) PrimitiveOption {
 	if n <= 0 {
 		panic(fmt.Sprintf("e2b: WithMaxOutputSize(%d): size must be > 0", n))
 	}
-	return func(c *config) { c.maxOutputSize = n }
+	return primitiveOption(func(c *primitiveConfig) { c.maxOutputSize = n })
 }
 
 // WithCodeOptions passes options to the primitive built by
 // [NewCodeExecutionPrimitive] and its pool (sandbox.MaxSandboxes,
 // sandbox.SessionMode, sandbox.WithSessionMaxAge, ...). A nil option panics.
-func WithCodeOptions(opts ...sandbox.CodeOption) Option {
+func WithCodeOptions(opts ...sandbox.CodeOption) PrimitiveOption {
 	for _, o := range opts {
 		if o == nil {
 			panic("e2b: WithCodeOptions: nil option")
 		}
 	}
-	return func(c *config) { c.codeOpts = append(c.codeOpts, opts...) }
+	return primitiveOption(func(c *primitiveConfig) { c.codeOpts = append(c.codeOpts, opts...) })
 }
 
 // resolve applies the environment, then opts, and checks the result.
-func resolve(opts []Option) (config, error) {
+// constructor names the caller in panics.
+func resolve(constructor string, opts []ClientOption) (config, error) {
 	c := defaultConfig()
 	if v, ok := os.LookupEnv(EnvAPIKey); ok {
 		c.apiKey = strings.TrimSpace(v)
@@ -318,11 +341,18 @@ func resolve(opts []Option) (config, error) {
 	if v := os.Getenv(EnvValidateAPIKey); strings.EqualFold(v, "false") {
 		c.validateKey = false
 	}
-	for _, o := range opts {
-		if o == nil {
-			panic("e2b: nil Option")
+	for i, o := range opts {
+		switch o := o.(type) {
+		case clientOption:
+			o(&c)
+		case observability.Option:
+			o.ApplyTo(&c.telemetry)
+			c.telemetryOpts = append(c.telemetryOpts, o)
+		case nil:
+			panic(fmt.Sprintf("e2b: %s: option %d is nil", constructor, i))
+		default:
+			panic(fmt.Sprintf("e2b: %s: option %d (%T) is not an option of this package", constructor, i, o))
 		}
-		o(&c)
 	}
 	if c.domain == "" {
 		c.domain = DefaultDomain

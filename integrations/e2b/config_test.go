@@ -14,6 +14,7 @@ import (
 
 	"github.com/ttadev/primitives/integrations/e2b"
 	"github.com/ttadev/primitives/integrations/e2b/e2btest"
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/recovery"
 )
 
@@ -115,8 +116,8 @@ func TestKeyNeverShows(t *testing.T) {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rec, tp := newRecorder()
-	c := newClient(t, srv, e2b.WithAPIKey(fakeKey), e2b.WithLogger(logger),
-		e2b.WithTelemetry(telemetryWith(tp, logger)))
+	c := newClient(t, srv, e2b.WithAPIKey(fakeKey), observability.WithLogger(logger),
+		observability.WithProviders(telemetryWith(tp, logger)))
 	ctx := ctxTimeout(t, 30*time.Second)
 
 	var texts []string
@@ -188,7 +189,7 @@ func TestInvalidOptionValuesPanic(t *testing.T) {
 	mustPanic(t, "e2b: WithMaxLineSize", func() { e2b.WithMaxLineSize(10) })
 	mustPanic(t, "e2b: WithMaxOutputSize", func() { e2b.WithMaxOutputSize(0) })
 	mustPanic(t, "e2b: WithTemplate", func() { e2b.WithTemplate("") })
-	mustPanic(t, "e2b: nil Option", func() { _, _ = e2b.NewClient(nil) })
+	mustPanic(t, "e2b: NewClient: option 0 is nil", func() { _, _ = e2b.NewClient(nil) })
 }
 
 // A redirect from the API URL must not carry the key (or a sandbox's
@@ -208,7 +209,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	defer api.Close()
-	for _, opts := range [][]e2b.Option{
+	for _, opts := range [][]e2b.ClientOption{
 		{e2b.WithAPIKey(fakeKey), e2b.WithAPIURL(api.URL)},
 		{e2b.WithAPIKey(fakeKey), e2b.WithAPIURL(api.URL), e2b.WithHTTPClient(&http.Client{})},
 	} {

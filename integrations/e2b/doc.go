@@ -16,12 +16,22 @@
 //   - [NewProvider]: a sandbox.Provider for a sandbox.Pool of your own.
 //   - [NewClient]: the protocol client, for direct control.
 //
+// # Options
+//
+// Each constructor takes its own option interface: [ClientOption] for
+// NewClient and NewProvider, [PrimitiveOption] for
+// NewCodeExecutionPrimitive. The client's options are [Option]s, both at
+// once; the primitive's own ([WithPipInstall], [WithMaxOutputSize],
+// [WithCodeOptions]) are PrimitiveOptions only. Telemetry is
+// observability.Option, accepted by all three.
+//
 // # Errors
 //
 // Infrastructure failures are typed errors that errors.As can see
 // ([*AuthenticationError], [*RateLimitError], [*NotFoundError],
 // [*SandboxUnavailableError], [*ServiceError], [*UnexpectedResponseError],
-// [*ProtocolError], [*InterruptedExecutionError], [*RequestTimeoutError],
+// [*ProtocolError], [*StateLostError], [*InterruptedExecutionError],
+// *sandbox.UnsupportedLanguageError, [*RequestTimeoutError],
 // and *recovery.TimeoutError for the execution timeout). Each says through
 // Retryable (and RetryAfter) whether recovery.Retry should try again. A
 // failure of the user's code is not an error: it is Execution.Error.

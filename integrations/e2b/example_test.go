@@ -19,7 +19,7 @@ func ExampleNewCodeExecutionPrimitive() {
 	srv := e2btest.NewServer()
 	defer srv.Close()
 
-	exec, err := e2b.NewCodeExecutionPrimitive(append(srv.ClientOptions(),
+	exec, err := e2b.NewCodeExecutionPrimitive(append(srv.PrimitiveOptions(),
 		e2b.WithTimeout(30*time.Second), e2b.WithMaxOutputSize(10_000))...)
 	if err != nil {
 		fmt.Println(err)

@@ -37,7 +37,7 @@ func TestRateLimitCarriesRetryAfter(t *testing.T) {
 // second attempt is the hint (capped by MaxDelay), not the 1 ms backoff.
 func TestRetryHonoursTheRateLimitHint(t *testing.T) {
 	srv := newFake(t)
-	exec, err := e2b.NewCodeExecutionPrimitive(srv.ClientOptions()...)
+	exec, err := e2b.NewCodeExecutionPrimitive(srv.PrimitiveOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +360,7 @@ func TestTenMegabyteLine(t *testing.T) {
 		max int
 		ok  bool
 	}{{0, true}, {1 << 20, false}} {
-		opts := []e2b.Option{e2b.WithDebug(true), e2b.WithSandboxURL(ts.URL)}
+		opts := []e2b.ClientOption{e2b.WithDebug(true), e2b.WithSandboxURL(ts.URL)}
 		if tc.max > 0 {
 			opts = append(opts, e2b.WithMaxLineSize(tc.max))
 		}

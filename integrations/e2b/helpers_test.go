@@ -44,7 +44,7 @@ func newFake(t testing.TB, opts ...e2btest.Option) *e2btest.Server {
 	return srv
 }
 
-func newClient(t testing.TB, srv *e2btest.Server, opts ...e2b.Option) *e2b.Client {
+func newClient(t testing.TB, srv *e2btest.Server, opts ...e2b.ClientOption) *e2b.Client {
 	t.Helper()
 	c, err := e2b.NewClient(append(srv.ClientOptions(), opts...)...)
 	if err != nil {

@@ -1,6 +1,8 @@
 package e2b
 
 import (
+	"fmt"
+
 	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/sandbox"
 )
@@ -35,10 +37,30 @@ const DefaultMaxSandboxes = 10
 // lifetime ends. Extra pool options (sandbox.MaxSandboxes,
 // sandbox.SessionMode, ...) are given with [WithCodeOptions].
 //
+// observability.Option sets the telemetry of the client, the pool and the
+// primitive at once.
+//
 // It fails like [NewClient] (missing or malformed key); invalid option
-// values panic. Close the primitive to kill its sandboxes.
-func NewCodeExecutionPrimitive(opts ...Option) (*sandbox.CodeExecution, error) {
-	c, err := NewClient(opts...)
+// values, and a nil option, panic. Close the primitive to kill its
+// sandboxes.
+func NewCodeExecutionPrimitive(opts ...PrimitiveOption) (*sandbox.CodeExecution, error) {
+	var clientOpts []ClientOption
+	var pc primitiveConfig
+	for i, o := range opts {
+		switch o := o.(type) {
+		case clientOption:
+			clientOpts = append(clientOpts, o)
+		case observability.Option:
+			clientOpts = append(clientOpts, o)
+		case primitiveOption:
+			o(&pc)
+		case nil:
+			panic(fmt.Sprintf("e2b: NewCodeExecutionPrimitive: option %d is nil", i))
+		default:
+			panic(fmt.Sprintf("e2b: NewCodeExecutionPrimitive: option %d (%T) is not an option of this package", i, o))
+		}
+	}
+	c, err := newClient("NewCodeExecutionPrimitive", clientOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -53,17 +75,15 @@ func NewCodeExecutionPrimitive(opts ...Option) (*sandbox.CodeExecution, error) {
 	if cfg.execTimeoutSet {
 		codeOpts = append(codeOpts, sandbox.WithTimeout(cfg.execTimeout))
 	}
-	if cfg.pipInstall != nil {
-		codeOpts = append(codeOpts, sandbox.WithPipInstall(*cfg.pipInstall))
+	if pc.pipInstall != nil {
+		codeOpts = append(codeOpts, sandbox.WithPipInstall(*pc.pipInstall))
 	}
-	if cfg.maxOutputSize > 0 {
-		codeOpts = append(codeOpts, sandbox.WithMaxOutputSize(cfg.maxOutputSize))
+	if pc.maxOutputSize > 0 {
+		codeOpts = append(codeOpts, sandbox.WithMaxOutputSize(pc.maxOutputSize))
 	}
-	if cfg.telemetrySet {
-		codeOpts = append(codeOpts, observability.WithProviders(cfg.telemetry))
-	}
-	for _, o := range cfg.codeOpts {
+	for _, o := range cfg.telemetryOpts {
 		codeOpts = append(codeOpts, o)
 	}
+	codeOpts = append(codeOpts, pc.codeOpts...)
 	return sandbox.NewCodeExecution(c.Provider(), codeOpts...), nil
 }

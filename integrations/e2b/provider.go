@@ -32,8 +32,8 @@ type Provider struct {
 var _ sandbox.Provider = (*Provider)(nil)
 
 // NewProvider builds a client (see [NewClient]) and returns its provider.
-func NewProvider(opts ...Option) (*Provider, error) {
-	c, err := NewClient(opts...)
+func NewProvider(opts ...ClientOption) (*Provider, error) {
+	c, err := newClient("NewProvider", opts)
 	if err != nil {
 		return nil, err
 	}

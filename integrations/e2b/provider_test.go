@@ -122,7 +122,7 @@ func TestNoLeakedSandboxes(t *testing.T) {
 
 	// A primitive whose executions time out, are cut, or succeed, with
 	// rotation after 2 uses.
-	exec, err := e2b.NewCodeExecutionPrimitive(append(srv.ClientOptions(), e2b.WithTimeout(2*time.Second),
+	exec, err := e2b.NewCodeExecutionPrimitive(append(srv.PrimitiveOptions(), e2b.WithTimeout(2*time.Second),
 		e2b.WithCodeOptions(sandbox.MaxSandboxes(2), sandbox.MaxUses(2)))...)
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +212,7 @@ func seedExamples(t *testing.T, exec *sandbox.CodeExecution) {
 
 func TestSeedExamplesOnTheFakeServer(t *testing.T) {
 	srv := newFake(t)
-	exec, err := e2b.NewCodeExecutionPrimitive(srv.ClientOptions()...)
+	exec, err := e2b.NewCodeExecutionPrimitive(srv.PrimitiveOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestSessionModeKeepsStateAndStatelessDoesNot(t *testing.T) {
 		opt  sandbox.CodeOption
 		kept bool
 	}{{sandbox.SessionMode(), true}, {sandbox.Stateless(), false}} {
-		exec, err := e2b.NewCodeExecutionPrimitive(append(srv.ClientOptions(),
+		exec, err := e2b.NewCodeExecutionPrimitive(append(srv.PrimitiveOptions(),
 			e2b.WithCodeOptions(tc.opt, sandbox.MaxSandboxes(1)))...)
 		if err != nil {
 			t.Fatal(err)

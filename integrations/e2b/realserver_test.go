@@ -108,7 +108,7 @@ func TestFakeSendsSyntheticErrorsAsTheServerDoes(t *testing.T) {
 // whose variables silently vanished.
 func TestSessionPoolDoesNotReuseALostState(t *testing.T) {
 	srv := newFake(t)
-	exec, err := e2b.NewCodeExecutionPrimitive(append(srv.ClientOptions(),
+	exec, err := e2b.NewCodeExecutionPrimitive(append(srv.PrimitiveOptions(),
 		e2b.WithCodeOptions(sandbox.SessionMode(), sandbox.MaxSandboxes(1)))...)
 	if err != nil {
 		t.Fatal(err)
@@ -424,7 +424,7 @@ func TestCreateIsReadyForExecute(t *testing.T) {
 
 func TestPrimitivePoolSizeSuitsARemoteBackend(t *testing.T) {
 	srv := newFake(t)
-	exec, err := e2b.NewCodeExecutionPrimitive(srv.ClientOptions()...)
+	exec, err := e2b.NewCodeExecutionPrimitive(srv.PrimitiveOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

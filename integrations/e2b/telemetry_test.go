@@ -26,7 +26,7 @@ func TestSpansOfAnExecutionThroughThePrimitive(t *testing.T) {
 	srv := newFake(t)
 	rec, tp := newRecorder()
 	tel := telemetryWith(tp, slog.New(slog.DiscardHandler))
-	exec, err := e2b.NewCodeExecutionPrimitive(append(srv.ClientOptions(), e2b.WithTelemetry(tel))...)
+	exec, err := e2b.NewCodeExecutionPrimitive(append(srv.PrimitiveOptions(), observability.WithProviders(tel))...)
 	if err != nil {
 		t.Fatal(err)
 	}

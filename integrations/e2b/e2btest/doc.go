@@ -3,7 +3,7 @@
 // connect, pause) and the code interpreter of every sandbox (execute,
 // contexts, health), routed by the E2b-Sandbox-Id and E2b-Sandbox-Port
 // headers as E2B's proxy does when E2B_SANDBOX_URL is set. Point a client
-// at it with [Server.ClientOptions], or set E2B_API_URL and
+// at it with [Server.ClientOptions] (or [Server.PrimitiveOptions]), or set E2B_API_URL and
 // E2B_SANDBOX_URL to [Server.URL].
 //
 // It really runs the code: each code interpreter context is a sandbox of

@@ -144,15 +144,35 @@ func (s *Server) APIKey() string { return s.apiKey }
 // HTTPClient returns a client for the server's loopback address.
 func (s *Server) HTTPClient() *http.Client { return s.srv.Client() }
 
-// ClientOptions returns the options that point an e2b client at the
-// server: its key, its URL for both planes, and its HTTP client.
-func (s *Server) ClientOptions() []e2b.Option {
+// Options returns the options that point an e2b client at the server:
+// its key, its URL for both planes, and its HTTP client.
+func (s *Server) Options() []e2b.Option {
 	return []e2b.Option{
 		e2b.WithAPIKey(s.apiKey),
 		e2b.WithAPIURL(s.srv.URL),
 		e2b.WithSandboxURL(s.srv.URL),
 		e2b.WithHTTPClient(s.srv.Client()),
 	}
+}
+
+// ClientOptions returns [Server.Options] for e2b.NewClient and
+// e2b.NewProvider, to which more options can be appended.
+func (s *Server) ClientOptions() []e2b.ClientOption {
+	var out []e2b.ClientOption
+	for _, o := range s.Options() {
+		out = append(out, o)
+	}
+	return out
+}
+
+// PrimitiveOptions returns [Server.Options] for
+// e2b.NewCodeExecutionPrimitive, to which more options can be appended.
+func (s *Server) PrimitiveOptions() []e2b.PrimitiveOption {
+	var out []e2b.PrimitiveOption
+	for _, o := range s.Options() {
+		out = append(out, o)
+	}
+	return out
 }
 
 // Inject adds a fault; faults apply in the order injected.
