@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -78,7 +79,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 2
 	}
 	if *showVersion {
-		fmt.Fprintln(stderr, "sandbox-mcp", version)
+		fmt.Fprintln(stderr, "sandbox-mcp", buildVersion())
 		return 0
 	}
 	var level slog.Level
@@ -108,7 +109,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	defer be.Close()
 	logger.Info("sandbox backend", "backend", be.Name, "reason", be.Reason, "isolation", be.Isolation)
 
-	srv := mcpserver.New(be.Provider, version, tel,
+	srv := mcpserver.New(be.Provider, buildVersion(), tel,
 		mcpserver.WithBackendInfo(be.Name, be.Isolation),
 		mcpserver.WithMaxSessions(*maxSessions),
 		mcpserver.WithIdleTimeout(*idle),
@@ -152,10 +153,30 @@ func serveHTTP(ctx context.Context, srv *mcpserver.Server, addr, token string, l
 		return 1
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Close the sandboxes and end the MCP sessions first: a client's open
+	// event stream would otherwise hold Shutdown until its deadline.
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_ = hs.Shutdown(sctx)
+	if err := srv.Close(cctx); err != nil {
+		logger.Warn("closing sandboxes", "error", err)
+	}
+	sctx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if err := hs.Shutdown(sctx); err != nil {
+		_ = hs.Close()
+	}
 	return 0
+}
+
+// buildVersion is version, or the module version go install recorded.
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return version
 }
 
 // checkLimits turns the option constructors' panics into flag errors.

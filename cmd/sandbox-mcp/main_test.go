@@ -411,13 +411,19 @@ func TestHTTPMode(t *testing.T) {
 	if out := runCell(t, cs, "k * 2"); out.Result != "10" {
 		t.Fatalf("over HTTP: %+v", out)
 	}
-	cs.Close()
+	// SIGTERM with the client still connected: the server ends the
+	// session, closes the sandbox and exits promptly.
+	stopAt := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
+	if d := time.Since(stopAt); d > 3*time.Second {
+		t.Fatalf("exit took %s after SIGTERM", d)
+	}
+	cs.Close()
 	pw.Close()
 	<-logDone
 	waitNoProcesses(t)
