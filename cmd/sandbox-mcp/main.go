@@ -32,6 +32,10 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/ttadev/primitives/internal/mcpserver"
 	"github.com/ttadev/primitives/observability"
@@ -65,6 +69,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		maxCode     = fs.Int("max-code-bytes", mcpserver.DefaultMaxCodeBytes, "largest cell source accepted, in bytes")
 		maxFile     = fs.Int("max-file-bytes", mcpserver.DefaultMaxFileBytes, fmt.Sprintf("largest file written or read, in bytes (at most %d)", mcpserver.MaxFileBytesLimit))
 		maxOutput   = fs.Int("max-output", mcpserver.DefaultMaxOutputChars, "characters of stdout, stderr, result and traceback returned per cell, each")
+		metricsAddr = fs.String("metrics", "", "serve Prometheus metrics at /metrics on this loopback address (e.g. 127.0.0.1:9464)")
 		logLevel    = fs.String("log-level", "info", "log level on stderr: debug, info, warn or error")
 		showVersion = fs.Bool("version", false, "print the version and exit")
 	)
@@ -100,8 +105,17 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 	}
 
-	tel := observability.WithLogger(logger)
-	be, err := mcpserver.OpenBackend(*backend, tel)
+	tel := []observability.Option{observability.WithLogger(logger)}
+	if *metricsAddr != "" {
+		mp, stopMetrics, err := serveMetrics(*metricsAddr, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "sandbox-mcp: -metrics: %v\n", err)
+			return 2
+		}
+		defer stopMetrics()
+		tel = append(tel, observability.WithMeterProvider(mp))
+	}
+	be, err := mcpserver.OpenBackend(*backend, tel...)
 	if err != nil {
 		logger.Error("no sandbox backend", "error", err)
 		return 1
@@ -109,7 +123,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	defer be.Close()
 	logger.Info("sandbox backend", "backend", be.Name, "reason", be.Reason, "isolation", be.Isolation)
 
-	srv := mcpserver.New(be.Provider, buildVersion(), tel,
+	opts := []mcpserver.Option{
 		mcpserver.WithBackendInfo(be.Name, be.Isolation),
 		mcpserver.WithMaxSessions(*maxSessions),
 		mcpserver.WithIdleTimeout(*idle),
@@ -117,7 +131,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		mcpserver.WithMaxCellTimeout(*maxTimeout),
 		mcpserver.WithMaxCodeBytes(*maxCode),
 		mcpserver.WithMaxFileBytes(*maxFile),
-		mcpserver.WithMaxOutputChars(*maxOutput))
+		mcpserver.WithMaxOutputChars(*maxOutput),
+	}
+	for _, t := range tel {
+		opts = append(opts, t)
+	}
+	srv := mcpserver.New(be.Provider, buildVersion(), opts...)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -166,6 +185,37 @@ func serveHTTP(ctx context.Context, srv *mcpserver.Server, addr, token string, l
 		_ = hs.Close()
 	}
 	return 0
+}
+
+// serveMetrics exposes the server's metrics (tool calls, code executions,
+// sessions) in Prometheus format on a loopback address.
+func serveMetrics(addr string, logger *slog.Logger) (*sdkmetric.MeterProvider, func(), error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !mcpserver.IsLoopback(host) {
+		return nil, nil, fmt.Errorf("%q is not a loopback address", addr)
+	}
+	reg := prometheus.NewRegistry()
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	logger.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	return mp, func() {
+		_ = hs.Close()
+		_ = mp.Shutdown(context.Background())
+	}, nil
 }
 
 // buildVersion is version, or the module version go install recorded.

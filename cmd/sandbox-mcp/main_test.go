@@ -462,3 +462,69 @@ func TestFlagErrors(t *testing.T) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var metricsRE = regexp.MustCompile(`msg="serving metrics" url=(http://\S+)`)
+
+// TestMetrics checks that the binary's tool calls and cells are counted in
+// the metrics it serves with -metrics.
+func TestMetrics(t *testing.T) {
+	var stderr syncBuffer
+	cs, _ := startStdio(t, nil, &stderr, "-metrics", "127.0.0.1:0")
+	defer cs.Close()
+	runCell(t, cs, "1 + 1")
+	callTool(t, cs, mcpserver.ToolRunCode, map[string]any{"code": ""})
+	m := metricsRE.FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no metrics URL in the log:\n%s", stderr.String())
+	}
+	resp, err := http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, re := range []string{
+		`mcp_tool_calls_total\{[^}]*mcp_outcome="ok",mcp_tool="run_code"[^}]*\} 1`,
+		`mcp_tool_calls_total\{[^}]*mcp_outcome="tool_error",mcp_tool="run_code"[^}]*\} 1`,
+		`code_execution_requests_total\{[^}]*\} 1`,
+		`code_execution_success_total\{[^}]*\} 1`,
+		`mcp_tool_call_duration_seconds_count\{[^}]*\} 2`,
+		`mcp_sandbox_sessions\{[^}]*\} 1`,
+	} {
+		if !regexp.MustCompile(re).Match(body) {
+			t.Errorf("metrics lack %s:\n%s", re, grepLines(string(body), "mcp_|code_execution"))
+		}
+	}
+	if code := run(context.Background(), []string{"-metrics", "0.0.0.0:0"}, io.Discard); code != 2 {
+		t.Fatalf("-metrics on a public address: exit %d, want 2", code)
+	}
+}
+
+func grepLines(s, pattern string) string {
+	re := regexp.MustCompile(pattern)
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if re.MatchString(l) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
