@@ -1,0 +1,172 @@
+// Command refine runs the generate → execute → fix loop on a real chat
+// model: the model writes a Python function, the sandbox runs it with its
+// tests, and every failure (the error, its traceback, the output) goes
+// back to the model until the tests pass.
+//
+// Choose the model with environment variables (the first that applies):
+//
+//	ANTHROPIC_API_KEY=...                   Anthropic (model claude-sonnet-4-5 unless REFINE_MODEL says otherwise)
+//	OPENAI_BASE_URL=... REFINE_MODEL=...    any OpenAI-compatible server, e.g. a local Ollama:
+//	                                        OPENAI_BASE_URL=http://localhost:11434/v1 REFINE_MODEL=qwen2.5-coder:7b
+//	OPENAI_API_KEY=...                      OpenAI (model gpt-4.1-mini unless REFINE_MODEL says otherwise)
+//
+// and run
+//
+//	go run ./examples/refine
+//
+// The code runs on the local sandbox, or on E2B when E2B_API_KEY is set.
+// With no model configured the command exits with status 2 and says what
+// to set; it never stands in for a model.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/ttadev/primitives/integrations/codeexec"
+	"github.com/ttadev/primitives/integrations/llm"
+	"github.com/ttadev/primitives/observability"
+	"github.com/ttadev/primitives/recovery"
+	"github.com/ttadev/primitives/refine"
+	"github.com/ttadev/primitives/refine/llmgen"
+	"github.com/ttadev/primitives/sandbox"
+)
+
+// EnvModel names the model; required with OPENAI_BASE_URL.
+const EnvModel = "REFINE_MODEL"
+
+// Default models of the cloud services.
+const (
+	defaultAnthropicModel = "claude-sonnet-4-5"
+	defaultOpenAIModel    = "gpt-4.1-mini"
+)
+
+// The task given to the model, and the tests its code must pass.
+const (
+	requirement = "Write a Python function parse_duration(s) that converts a duration such as " +
+		"'1h30m', '45s', '2h' or '1h0m5s' (hours, minutes and seconds, each optional but in that order, " +
+		"at least one present) into a number of seconds, and raises ValueError for anything else, " +
+		"including the empty string and units out of order such as '5s1m'."
+	tests = `assert parse_duration('1h30m') == 5400, parse_duration('1h30m')
+assert parse_duration('45s') == 45
+assert parse_duration('2h') == 7200
+assert parse_duration('1h0m5s') == 3605
+for bad in ['', 'h', '5s1m', '1x', '1h 30m', '-1h']:
+    try:
+        parse_duration(bad)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(f'parse_duration({bad!r}) should raise ValueError')
+print('all tests passed')`
+)
+
+// configError reports a missing configuration: the command exits with 2.
+type configError struct{ msg string }
+
+func (e *configError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	logs := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if err := run(ctx, os.Stdout, logs); err != nil {
+		fmt.Fprintln(os.Stderr, "refine:", err)
+		var cfg *configError
+		if errors.As(err, &cfg) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// modelFromEnv builds the chat model the environment selects.
+func modelFromEnv() (llm.Provider, string, error) {
+	model := os.Getenv(EnvModel)
+	switch {
+	case os.Getenv(llm.EnvAnthropicAPIKey) != "":
+		if model == "" {
+			model = defaultAnthropicModel
+		}
+		p, err := llm.NewAnthropic(llm.WithModel(model))
+		return p, "Anthropic, model " + model, err
+	case os.Getenv(llm.EnvOpenAIBaseURL) != "":
+		base := os.Getenv(llm.EnvOpenAIBaseURL)
+		if model == "" {
+			return nil, "", &configError{fmt.Sprintf("%s is set (%s) but %s is not: set %s to a model that server serves, e.g. %s=qwen2.5-coder:7b for Ollama",
+				llm.EnvOpenAIBaseURL, base, EnvModel, EnvModel, EnvModel)}
+		}
+		p, err := llm.NewOpenAI(llm.WithModel(model))
+		return p, "OpenAI-compatible server at " + base + ", model " + model, err
+	case os.Getenv(llm.EnvOpenAIAPIKey) != "":
+		if model == "" {
+			model = defaultOpenAIModel
+		}
+		p, err := llm.NewOpenAI(llm.WithModel(model))
+		return p, "OpenAI, model " + model, err
+	}
+	return nil, "", &configError{"no chat model configured. Set one of:\n" +
+		"  " + llm.EnvAnthropicAPIKey + "=<key>                      (Anthropic; " + EnvModel + " optional, default " + defaultAnthropicModel + ")\n" +
+		"  " + llm.EnvOpenAIAPIKey + "=<key>                         (OpenAI; " + EnvModel + " optional, default " + defaultOpenAIModel + ")\n" +
+		"  " + llm.EnvOpenAIBaseURL + "=<url> " + EnvModel + "=<model>   (an OpenAI-compatible server, e.g. Ollama:\n" +
+		"      " + llm.EnvOpenAIBaseURL + "=http://localhost:11434/v1 " + EnvModel + "=qwen2.5-coder:7b)"}
+}
+
+// run is the whole command: the test calls it against a loopback server.
+func run(ctx context.Context, w io.Writer, logs *slog.Logger) error {
+	model, desc, err := modelFromEnv()
+	if err != nil {
+		return err
+	}
+	tel := observability.WithLogger(logs)
+	exec, err := codeexec.FromEnv(tel, codeexec.WithCodeOptions(sandbox.WithTimeout(20*time.Second)))
+	if err != nil {
+		return err
+	}
+	defer exec.Close(context.Background())
+	fmt.Fprintf(w, "model: %s\ncode runs on: %s\n\n", desc, exec.Pool().Provider().Name())
+
+	// Rate limits and dropped connections are retried around the model,
+	// so they cost no attempt; a failing program costs one.
+	resilient := recovery.Retry[llm.Request, llm.Response](model, recovery.MaxRetries(3), recovery.Exponential(), tel)
+	loop := refine.New(llmgen.New(resilient), exec,
+		refine.Tests(tests), refine.MaxAttempts(4), refine.TokenBudget(60_000), tel)
+
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	res, err := loop.Execute(ctx, requirement)
+	var exhausted *refine.ExhaustedError
+	switch {
+	case errors.As(err, &exhausted):
+		report(w, exhausted.History)
+		return err
+	case err != nil:
+		return err
+	}
+	report(w, res.History)
+	fmt.Fprintf(w, "attempt %d passed:\n\n%s\noutput:\n%s\n", res.Attempts, indent(res.Code), indent(res.Output.Logs))
+	fmt.Fprintf(w, "attempts: %d, tokens: %d in, %d out\n", res.Attempts, res.Usage.InputTokens, res.Usage.OutputTokens)
+	return nil
+}
+
+// report prints the failed attempts.
+func report(w io.Writer, history []refine.Attempt) {
+	for _, a := range history {
+		fmt.Fprintf(w, "attempt %d failed: %s\n", a.Number, a.Reason)
+	}
+	if len(history) > 0 {
+		fmt.Fprintln(w)
+	}
+}
+
+func indent(s string) string {
+	s = strings.TrimRight(s, "\n")
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ") + "\n"
+}
