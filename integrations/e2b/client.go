@@ -29,10 +29,12 @@ type Client struct {
 }
 
 // NewClient builds a client from the environment (E2B_API_KEY, E2B_DOMAIN,
-// E2B_API_URL, E2B_SANDBOX_URL, E2B_DEBUG) and opts, which take
-// precedence; observability.Option says where spans and logs go. It sends
-// nothing. A missing API key, or one that is not "e2b_" followed by hex
-// digits, is an *AuthenticationError (no key is needed in debug mode).
+// E2B_API_URL, E2B_SANDBOX_URL, E2B_DEBUG, E2B_VALIDATE_API_KEY, and
+// TTA.dev's E2B_TIMEOUT) and opts, which take precedence;
+// observability.Option says where spans and logs go. It sends nothing. A
+// missing API key, or one that is not "e2b_" followed by hex digits, is
+// an *AuthenticationError (no key is needed in debug mode); an
+// E2B_TIMEOUT that is not a positive number of seconds a *ConfigError.
 // Invalid option values, and a nil option, panic.
 func NewClient(opts ...ClientOption) (*Client, error) {
 	return newClient("NewClient", opts)
@@ -148,13 +150,13 @@ func (c *Client) send(ctx context.Context, cl *call) (*http.Response, error) {
 	if cl.body != nil {
 		b, err := json.Marshal(cl.body)
 		if err != nil {
-			return nil, fmt.Errorf("e2b: %s: encoding the request: %w", cl.op, err)
+			return nil, fmt.Errorf("encoding the request: %w", err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, cl.url, rd)
 	if err != nil {
-		return nil, fmt.Errorf("e2b: %s: %w", cl.op, err)
+		return nil, err
 	}
 	for k, v := range cl.header {
 		req.Header[k] = v
@@ -176,9 +178,9 @@ func (c *Client) transportError(callerCtx, reqCtx context.Context, op string, er
 		return &RequestTimeoutError{Op: op, After: c.cfg.requestTimeout}
 	}
 	if cerr := callerCtx.Err(); cerr != nil {
-		return fmt.Errorf("e2b: %s: %w", op, context.Cause(callerCtx))
+		return wrapf("e2b: %s: %w", op, context.Cause(callerCtx))
 	}
-	return fmt.Errorf("e2b: %s: %w", op, c.redactErr(err))
+	return wrapf("e2b: %s: %w", op, c.redactErr(err))
 }
 
 // redactErr makes sure no secret can leak through a transport error's
@@ -236,7 +238,7 @@ func (c *Client) responseError(cl *call, resp *http.Response, body []byte) error
 	case status == http.StatusInternalServerError && cl.plane == dataPlane && !isJSON &&
 		cl.language != "" && strings.HasPrefix(msg, "Failed to create context"):
 		// The code interpreter has no kernel for the language.
-		return &sandbox.UnsupportedLanguageError{Language: cl.language, Supported: CodeInterpreterLanguages}
+		return mark(&sandbox.UnsupportedLanguageError{Language: cl.language, Supported: CodeInterpreterLanguages})
 	case status == http.StatusNotFound:
 		return &NotFoundError{Resource: cl.resource, ID: cl.id, Message: msg}
 	case status == http.StatusBadGateway && cl.plane == dataPlane && isJSON:

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +25,9 @@ const (
 	EnvSandboxURL     = "E2B_SANDBOX_URL"
 	EnvDebug          = "E2B_DEBUG"
 	EnvValidateAPIKey = "E2B_VALIDATE_API_KEY"
+	// EnvTimeout is TTA.dev's E2B_TIMEOUT: the execution timeout in
+	// seconds (E2B's own SDKs do not read it). WithTimeout overrides it.
+	EnvTimeout = "E2B_TIMEOUT"
 )
 
 // Defaults, as in E2B's SDKs unless said otherwise.
@@ -219,9 +224,10 @@ func WithRequestTimeout(d time.Duration) Option {
 }
 
 // WithTimeout sets the execution timeout: how long one execution may run
-// (TTA.dev's timeout). It is the default of the client's executions
-// (otherwise 300 s) and of the primitive's (otherwise 30 s); a per-call
-// timeout overrides it. It is unrelated to the sandbox's lifetime, see
+// (TTA.dev's timeout). It is the default of the client's executions and
+// of the primitive's, instead of E2B_TIMEOUT (seconds) or, without it,
+// 300 s for the client and 30 s for the primitive; a per-call timeout
+// overrides it. It is unrelated to the sandbox's lifetime, see
 // [WithSandboxLifetime]. d <= 0 panics.
 func WithTimeout(d time.Duration) Option {
 	if d <= 0 {
@@ -340,6 +346,14 @@ func resolve(constructor string, opts []ClientOption) (config, error) {
 	}
 	if v := os.Getenv(EnvValidateAPIKey); strings.EqualFold(v, "false") {
 		c.validateKey = false
+	}
+	if v := strings.TrimSpace(os.Getenv(EnvTimeout)); v != "" {
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs <= 0 || secs > 86400 || math.IsNaN(secs) {
+			return c, &ConfigError{Variable: EnvTimeout, Value: v,
+				Reason: "want the execution timeout in seconds, a number in (0, 86400], such as 30"}
+		}
+		c.execTimeout, c.execTimeoutSet = time.Duration(secs*float64(time.Second)), true
 	}
 	for i, o := range opts {
 		switch o := o.(type) {

@@ -76,7 +76,7 @@ type sandboxBody struct {
 // returns a handle to the local code interpreter.
 func (c *Client) CreateSandbox(ctx context.Context, p CreateParams) (sb *Sandbox, err error) {
 	if p.Lifetime < 0 {
-		return nil, &recovery.InvalidInputError{Field: "lifetime", Reason: fmt.Sprintf("%s is negative", p.Lifetime)}
+		return nil, mark(&recovery.InvalidInputError{Field: "lifetime", Reason: fmt.Sprintf("%s is negative", p.Lifetime)})
 	}
 	body := newSandboxBody{
 		TemplateID:          p.Template,
@@ -194,7 +194,7 @@ type timeoutBody struct {
 // input; an unknown sandbox is a *NotFoundError.
 func (c *Client) SetTimeout(ctx context.Context, sandboxID string, d time.Duration) (err error) {
 	if d <= 0 {
-		return &recovery.InvalidInputError{Field: "timeout", Reason: fmt.Sprintf("%s must be > 0", d)}
+		return mark(&recovery.InvalidInputError{Field: "timeout", Reason: fmt.Sprintf("%s must be > 0", d)})
 	}
 	ctx, span := c.telemetry().StartSpan(ctx, observability.SpanE2BSetTimeout,
 		attribute.String(observability.AttrSandboxID, sandboxID))
@@ -214,7 +214,7 @@ func (c *Client) SetTimeout(ctx context.Context, sandboxID string, d time.Durati
 // sandbox starts its startup window anew.
 func (c *Client) Connect(ctx context.Context, sandboxID string, d time.Duration) (sb *Sandbox, err error) {
 	if d < 0 {
-		return nil, &recovery.InvalidInputError{Field: "timeout", Reason: fmt.Sprintf("%s is negative", d)}
+		return nil, mark(&recovery.InvalidInputError{Field: "timeout", Reason: fmt.Sprintf("%s is negative", d)})
 	}
 	if d == 0 {
 		d = c.cfg.lifetime
@@ -294,7 +294,7 @@ type ListPage struct {
 // next page's token in the X-Next-Token header).
 func (c *Client) List(ctx context.Context, p ListParams) (page ListPage, err error) {
 	if p.Limit < 0 || p.Limit > 100 {
-		return page, &recovery.InvalidInputError{Field: "limit", Reason: fmt.Sprintf("%d is not in [0, 100]", p.Limit)}
+		return page, mark(&recovery.InvalidInputError{Field: "limit", Reason: fmt.Sprintf("%d is not in [0, 100]", p.Limit)})
 	}
 	ctx, span := c.telemetry().StartSpan(ctx, observability.SpanE2BList)
 	defer func() { observability.End(span, err) }()

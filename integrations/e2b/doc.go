@@ -32,8 +32,9 @@
 // [*SandboxUnavailableError], [*ServiceError], [*UnexpectedResponseError],
 // [*ProtocolError], [*StateLostError], [*InterruptedExecutionError],
 // *sandbox.UnsupportedLanguageError, [*RequestTimeoutError],
-// and *recovery.TimeoutError for the execution timeout). Each says through
-// Retryable (and RetryAfter) whether recovery.Retry should try again. A
+// [*ConfigError], and *recovery.TimeoutError for the execution timeout).
+// Each says through Retryable (and RetryAfter) whether recovery.Retry
+// should try again, and every error of the package matches [ErrE2B]. A
 // failure of the user's code is not an error: it is Execution.Error.
 //
 // The API key and the sandboxes' access tokens never appear in an error, a

@@ -13,6 +13,13 @@ import (
 
 // Sentinels matched (errors.Is) by the typed errors of this package.
 var (
+	// ErrE2B is matched by every error this package returns: its typed
+	// errors, the execution timeout, invalid input, an unsupported
+	// language, the caller's cancellation and transport failures
+	// (wrapped). errors.Is(err, e2b.ErrE2B) tells an E2B failure from
+	// others in a pipeline; the wrapped errors stay visible to errors.Is
+	// and errors.As.
+	ErrE2B = errors.New("e2b: E2B failure")
 	// ErrAuthentication is matched by *AuthenticationError.
 	ErrAuthentication = errors.New("e2b: authentication failed")
 	// ErrRateLimited is matched by *RateLimitError.
@@ -57,8 +64,10 @@ func (e *AuthenticationError) Error() string {
 	return fmt.Sprintf("e2b: authentication failed (%d): %s", e.Status, e.Message)
 }
 
-// Is matches ErrAuthentication.
-func (e *AuthenticationError) Is(target error) bool { return target == ErrAuthentication }
+// Is matches ErrAuthentication and ErrE2B.
+func (e *AuthenticationError) Is(target error) bool {
+	return target == ErrAuthentication || target == ErrE2B
+}
 
 // Retryable reports false: the same key will be refused again.
 func (e *AuthenticationError) Retryable() bool { return false }
@@ -82,8 +91,8 @@ func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("e2b: %s: rate limited (429): %s", e.Op, e.Message)
 }
 
-// Is matches ErrRateLimited.
-func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+// Is matches ErrRateLimited and ErrE2B.
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited || target == ErrE2B }
 
 // Retryable reports true.
 func (e *RateLimitError) Retryable() bool { return true }
@@ -114,9 +123,10 @@ func (e *NotFoundError) Error() string {
 	return s
 }
 
-// Is matches ErrNotFound, and ErrSandboxNotFound when a sandbox is missing.
+// Is matches ErrNotFound and ErrE2B, and ErrSandboxNotFound when a
+// sandbox is missing.
 func (e *NotFoundError) Is(target error) bool {
-	return target == ErrNotFound || (target == ErrSandboxNotFound && e.Resource == "sandbox")
+	return target == ErrNotFound || target == ErrE2B || (target == ErrSandboxNotFound && e.Resource == "sandbox")
 }
 
 // Retryable reports false.
@@ -159,8 +169,11 @@ func (e *SandboxUnavailableError) Error() string {
 		e.SandboxID, what, e.Age.Round(time.Millisecond), e.Message, hint)
 }
 
-// Is matches ErrPortNotOpen or ErrSandboxNotFound.
+// Is matches ErrPortNotOpen or ErrSandboxNotFound, and ErrE2B.
 func (e *SandboxUnavailableError) Is(target error) bool {
+	if target == ErrE2B {
+		return true
+	}
 	if e.PortNotOpen {
 		return target == ErrPortNotOpen
 	}
@@ -195,6 +208,9 @@ func (e *ServiceError) Error() string {
 // Retryable reports true for a 5xx status.
 func (e *ServiceError) Retryable() bool { return e.Status >= 500 }
 
+// Is matches ErrE2B.
+func (e *ServiceError) Is(target error) bool { return target == ErrE2B }
+
 // UnexpectedResponseError reports a response that is not what the
 // protocol says, typically an HTML page from a proxy or a captive portal
 // where JSON was expected. Snippet holds the start of the body. It is
@@ -216,6 +232,9 @@ func (e *UnexpectedResponseError) Retryable() bool {
 	return e.Status >= 500 || e.Status == 429
 }
 
+// Is matches ErrE2B.
+func (e *UnexpectedResponseError) Is(target error) bool { return target == ErrE2B }
+
 // ProtocolError reports a response that breaks the protocol: a 201 without
 // sandboxID, a malformed stream line, a line above the maximum size. It is
 // not retryable.
@@ -233,8 +252,8 @@ func (e *ProtocolError) Error() string {
 	return fmt.Sprintf("e2b: %s: protocol error: %s", e.Op, e.Message)
 }
 
-// Is matches ErrProtocol.
-func (e *ProtocolError) Is(target error) bool { return target == ErrProtocol }
+// Is matches ErrProtocol and ErrE2B.
+func (e *ProtocolError) Is(target error) bool { return target == ErrProtocol || target == ErrE2B }
 
 // Unwrap returns Err.
 func (e *ProtocolError) Unwrap() error { return e.Err }
@@ -274,9 +293,9 @@ func (e *InterruptedExecutionError) Error() string {
 	return s
 }
 
-// Is matches ErrInterrupted and sandbox.ErrCrashed.
+// Is matches ErrInterrupted, sandbox.ErrCrashed and ErrE2B.
 func (e *InterruptedExecutionError) Is(target error) bool {
-	return target == ErrInterrupted || target == sandbox.ErrCrashed
+	return target == ErrInterrupted || target == sandbox.ErrCrashed || target == ErrE2B
 }
 
 // Unwrap returns Err.
@@ -318,9 +337,9 @@ func (e *StateLostError) Error() string {
 	return s + "; its variables, imports and definitions are gone"
 }
 
-// Is matches ErrStateLost and sandbox.ErrCrashed.
+// Is matches ErrStateLost, sandbox.ErrCrashed and ErrE2B.
 func (e *StateLostError) Is(target error) bool {
-	return target == ErrStateLost || target == sandbox.ErrCrashed
+	return target == ErrStateLost || target == sandbox.ErrCrashed || target == ErrE2B
 }
 
 // Retryable reports true: a fresh context runs the code from scratch.
@@ -341,10 +360,11 @@ func (e *RequestTimeoutError) Error() string {
 	return fmt.Sprintf("e2b: %s: no response within the request timeout (%s)", e.Op, e.After)
 }
 
-// Is matches ErrRequestTimeout, recovery.ErrTimeout and
-// context.DeadlineExceeded.
+// Is matches ErrRequestTimeout, recovery.ErrTimeout,
+// context.DeadlineExceeded and ErrE2B.
 func (e *RequestTimeoutError) Is(target error) bool {
-	return target == ErrRequestTimeout || target == recovery.ErrTimeout || target == context.DeadlineExceeded
+	return target == ErrRequestTimeout || target == recovery.ErrTimeout || target == context.DeadlineExceeded ||
+		target == ErrE2B
 }
 
 // Retryable reports true.
@@ -355,8 +375,49 @@ func (e *RequestTimeoutError) Retryable() bool { return true }
 const ExecutionTimeoutOp = "e2b execution"
 
 func executionTimeout(after time.Duration) error {
-	return &recovery.TimeoutError{Op: ExecutionTimeoutOp, After: after, Err: context.DeadlineExceeded}
+	return &recovery.TimeoutError{Op: ExecutionTimeoutOp, After: after, Err: mark(context.DeadlineExceeded)}
 }
+
+// ConfigError reports an environment variable whose value the client
+// cannot use (E2B_TIMEOUT that is not a positive number of seconds). It
+// is returned by the constructors and is not retryable.
+type ConfigError struct {
+	Variable string
+	Value    string
+	Reason   string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("e2b: %s=%q: %s", e.Variable, e.Value, e.Reason)
+}
+
+// Is matches ErrE2B.
+func (e *ConfigError) Is(target error) bool { return target == ErrE2B }
+
+// Retryable reports false.
+func (e *ConfigError) Retryable() bool { return false }
+
+// wrapped is an error of this package around another one (the caller's
+// context error, a transport error, invalid input, an unsupported
+// language): its text, the other error's Is and As, and ErrE2B. It does
+// not implement Retryable, so the wrapped error's classification holds.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (e *wrapped) Error() string        { return e.msg }
+func (e *wrapped) Unwrap() error        { return e.err }
+func (e *wrapped) Is(target error) bool { return target == ErrE2B }
+
+// wrapf is fmt.Errorf (with one %w) whose result also matches ErrE2B.
+func wrapf(format string, args ...any) error {
+	e := fmt.Errorf(format, args...)
+	return &wrapped{msg: e.Error(), err: errors.Unwrap(e)}
+}
+
+// mark makes err match ErrE2B, keeping its text.
+func mark(err error) error { return &wrapped{msg: err.Error(), err: err} }
 
 // Compile-time checks of the recovery interfaces.
 var (
@@ -367,6 +428,7 @@ var (
 	_ recovery.Retryable        = (*AuthenticationError)(nil)
 	_ recovery.Retryable        = (*StateLostError)(nil)
 	_ recovery.Retryable        = (*InterruptedExecutionError)(nil)
+	_ recovery.Retryable        = (*ConfigError)(nil)
 )
 
 // trimPrefix drops the "e2b: " of a wrapped error's text, so that a

@@ -76,14 +76,14 @@ type executeBody struct {
 // keepalive line.
 func (s *Sandbox) Execute(ctx context.Context, code string, opts ExecuteOptions) (exec *sandbox.Execution, err error) {
 	if strings.TrimSpace(code) == "" {
-		return nil, &recovery.InvalidInputError{Field: "code", Reason: "code is empty"}
+		return nil, mark(&recovery.InvalidInputError{Field: "code", Reason: "code is empty"})
 	}
 	if opts.Timeout < 0 {
-		return nil, &recovery.InvalidInputError{Field: "timeout", Reason: fmt.Sprintf("%s is negative", opts.Timeout)}
+		return nil, mark(&recovery.InvalidInputError{Field: "timeout", Reason: fmt.Sprintf("%s is negative", opts.Timeout)})
 	}
 	lang := normalizeLanguage(opts.Language)
 	if opts.ContextID != "" && lang != "" {
-		return nil, &recovery.InvalidInputError{Field: "language", Reason: "a context and a language cannot both be given (the context has its language)"}
+		return nil, mark(&recovery.InvalidInputError{Field: "language", Reason: "a context and a language cannot both be given (the context has its language)"})
 	}
 	c := s.client
 	timeout := opts.Timeout
@@ -184,7 +184,7 @@ func (s *Sandbox) streamError(callerCtx, xctx context.Context, timeout time.Dura
 	case errors.Is(cause, errHeaderTimeout):
 		return &RequestTimeoutError{Op: "execute", After: s.client.cfg.requestTimeout}
 	case callerCtx.Err() != nil:
-		return fmt.Errorf("e2b: execute on E2B sandbox %s: %w", s.ID, context.Cause(callerCtx))
+		return wrapf("e2b: execute on E2B sandbox %s: %w", s.ID, context.Cause(callerCtx))
 	}
 	switch {
 	case errors.Is(err, errMalformed):
@@ -193,7 +193,7 @@ func (s *Sandbox) streamError(callerCtx, xctx context.Context, timeout time.Dura
 		return &ProtocolError{Op: "execute", Message: fmt.Sprintf("line %d of the execution stream is longer than %d bytes", dec.lines+1, s.client.cfg.maxLineSize), Err: ErrLineTooLong}
 	}
 	if dec == nil {
-		return fmt.Errorf("e2b: execute on E2B sandbox %s: %w", s.ID, s.client.redactErr(err))
+		return wrapf("e2b: execute on E2B sandbox %s: %w", s.ID, s.client.redactErr(err))
 	}
 	var readErr error
 	if !errors.Is(err, io.EOF) {

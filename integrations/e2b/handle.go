@@ -174,7 +174,7 @@ func (s *Sandbox) WaitReady(ctx context.Context) error {
 			t.Stop()
 			// The caller gave up: say so (not retryable), naming the
 			// sandbox's last answer.
-			return fmt.Errorf("e2b: waiting for the code interpreter of E2B sandbox %s: %w (last answer: %s)",
+			return wrapf("e2b: waiting for the code interpreter of E2B sandbox %s: %w (last answer: %s)",
 				s.ID, context.Cause(ctx), trimPrefix(err.Error()))
 		case <-t.C:
 		}

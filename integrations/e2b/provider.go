@@ -108,7 +108,7 @@ func (p *Provider) createContextWhenReady(ctx context.Context, sb *Sandbox) (Cod
 			t.Stop()
 			// The caller gave up: say so (not retryable), naming the
 			// sandbox's last answer.
-			return cc, fmt.Errorf("e2b: waiting for the code interpreter of E2B sandbox %s: %w (last answer: %s)",
+			return cc, wrapf("e2b: waiting for the code interpreter of E2B sandbox %s: %w (last answer: %s)",
 				sb.ID, context.Cause(ctx), trimPrefix(err.Error()))
 		case <-t.C:
 		}

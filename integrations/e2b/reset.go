@@ -115,7 +115,7 @@ func (s *providerSandbox) recordBaseline(ctx context.Context) error {
 		return err
 	}
 	if ex.Error != nil {
-		return fmt.Errorf("e2b: reading the working directory of E2B sandbox %s: %s: %s", s.sb.ID, ex.Error.Name, ex.Error.Value)
+		return mark(fmt.Errorf("e2b: reading the working directory of E2B sandbox %s: %s: %s", s.sb.ID, ex.Error.Name, ex.Error.Value))
 	}
 	if err := json.Unmarshal([]byte(strings.TrimSpace(ex.StdoutText())), &s.base); err != nil || s.base.Cwd == "" {
 		return &ProtocolError{Op: "record the working directory", Message: "unexpected output: " + snippet([]byte(ex.StdoutText()))}
@@ -134,7 +134,7 @@ func (s *providerSandbox) cleanup(ctx context.Context) error {
 		return err
 	}
 	if ex.Error != nil {
-		return fmt.Errorf("e2b: cleaning up E2B sandbox %s: %s: %s", s.sb.ID, ex.Error.Name, ex.Error.Value)
+		return mark(fmt.Errorf("e2b: cleaning up E2B sandbox %s: %s: %s", s.sb.ID, ex.Error.Name, ex.Error.Value))
 	}
 	return nil
 }
