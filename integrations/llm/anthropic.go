@@ -89,10 +89,13 @@ func NewAnthropic(opts ...AnthropicOption) (*Anthropic, error) {
 	} else {
 		ropts = append(ropts, option.WithoutOpenTelemetry())
 	}
+	// Only the SDK keeps the URL as given: a password in it is not
+	// printed.
+	cfg.baseURL = ""
 	p := &Anthropic{
 		client:    anthropic.NewClient(ropts...),
 		cfg:       cfg,
-		baseURL:   base,
+		baseURL:   redactURL(base),
 		telemetry: newInstrumentation(cfg.telemetry, ProviderAnthropic, base, cfg.captureContent),
 	}
 	return p, nil
@@ -276,5 +279,5 @@ func describe(kind string, cfg config, baseURL string) string {
 	if model == "" {
 		model = "(per request)"
 	}
-	return fmt.Sprintf("llm.%s{model: %s, base_url: %s, api_key: %s}", kind, model, redactURL(baseURL), key)
+	return fmt.Sprintf("llm.%s{model: %s, base_url: %s, api_key: %s}", kind, model, baseURL, key)
 }

@@ -21,7 +21,7 @@ var errRequestTimeout = errors.New("no complete answer within the request timeou
 // classify turns an error of an SDK into an error of this package. caller
 // is the caller's context: when it is done, its cause is returned
 // (wrapped), since the caller gave up and retrying is not wanted.
-func classify(caller, call context.Context, provider string, key *secret, err error) error {
+func classify(caller, call context.Context, provider string, key secret, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -73,7 +73,7 @@ func classify(caller, call context.Context, provider string, key *secret, err er
 
 // streamError decodes the error event of an OpenAI-style stream:
 // {"error":{"message":...,"type":...,"code":...}}.
-func streamError(provider string, key *secret, data []byte) error {
+func streamError(provider string, key secret, data []byte) error {
 	var body struct {
 		Error struct {
 			Message string          `json:"message"`
@@ -133,7 +133,7 @@ func parseRetryAfter(h http.Header, now time.Time) time.Duration {
 }
 
 // redact removes the API key from s, should a service have echoed it.
-func redact(s string, key *secret) string {
+func redact(s string, key secret) string {
 	if key.set() && strings.Contains(s, key.get()) {
 		return strings.ReplaceAll(s, key.get(), "[redacted]")
 	}

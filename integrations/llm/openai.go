@@ -77,10 +77,11 @@ func NewOpenAI(opts ...OpenAIOption) (*OpenAI, error) {
 	if cfg.apiKey.set() {
 		ropts = append(ropts, option.WithAPIKey(cfg.apiKey.get()))
 	}
+	cfg.baseURL = "" // only the SDK keeps the URL as given
 	return &OpenAI{
 		chat:      openai.NewChatCompletionService(ropts...),
 		cfg:       cfg,
-		baseURL:   base,
+		baseURL:   redactURL(base),
 		telemetry: newInstrumentation(cfg.telemetry, ProviderOpenAI, base, cfg.captureContent),
 	}, nil
 }

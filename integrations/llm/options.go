@@ -64,10 +64,9 @@ type openAIOnly func(*config)
 
 func (openAIOnly) ForOpenAI(seal.Token) {}
 
-// config is what the options set. Secrets are held behind a pointer so that
-// printing a config by reflection shows an address, never the key.
+// config is what the options set.
 type config struct {
-	apiKey         *secret
+	apiKey         secret
 	baseURL        string
 	baseURLSet     bool
 	model          string
@@ -80,15 +79,31 @@ type config struct {
 	legacyMax      bool
 }
 
-// secret holds an API key. Its methods never reveal it.
-type secret struct{ value string }
+// secret holds an API key inside a closure: fmt prints a func as an
+// address whatever the verb and however deep it is nested, so printing a
+// config (or a provider) by reflection never shows the key. Its methods
+// never reveal it either.
+type secret func() string
 
-func (*secret) String() string             { return "[redacted]" }
-func (*secret) GoString() string           { return "[redacted]" }
-func (*secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[redacted]")) }
-func (s *secret) get() string              { return s.value }
-func newSecret(v string) *secret           { return &secret{value: v} }
-func (s *secret) set() bool                { return s != nil && s.value != "" }
+func newSecret(v string) secret { return func() string { return v } }
+
+func (s secret) get() string {
+	if s == nil {
+		return ""
+	}
+	return s()
+}
+
+func (s secret) set() bool { return s.get() != "" }
+
+// String returns "[redacted]".
+func (secret) String() string { return "[redacted]" }
+
+// GoString returns "[redacted]".
+func (secret) GoString() string { return "[redacted]" }
+
+// Format writes "[redacted]" for every verb.
+func (secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[redacted]")) }
 
 // WithAPIKey sets the API key, instead of ANTHROPIC_API_KEY or
 // OPENAI_API_KEY. The key is sent as "Authorization: Bearer <key>" and
