@@ -39,7 +39,7 @@ type Server struct {
 	live     int
 	closed   bool
 
-	bg       sync.WaitGroup // sandbox closes and session watchers
+	bg       int // sandbox closes and session watchers running, guarded by mu
 	stop     chan struct{}
 	reaperWG sync.WaitGroup
 }
@@ -188,14 +188,41 @@ func (s *Server) Close(ctx context.Context) error {
 			_ = ss.Close()
 		}
 	}
-	done := make(chan struct{})
-	go func() { s.bg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		errs = append(errs, context.Cause(ctx))
+	// Background work may still start after closed is set (a reset that
+	// was under way): wait for the count to reach zero rather than on a
+	// WaitGroup, whose Add must not race with Wait.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !s.idle() {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return errors.Join(append(errs, context.Cause(ctx))...)
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// idle reports whether no background work is running.
+func (s *Server) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bg == 0
+}
+
+// goBackground runs f on a new goroutine counted in s.bg.
+func (s *Server) goBackground(f func()) {
+	s.mu.Lock()
+	s.bg++
+	s.mu.Unlock()
+	go func() {
+		defer func() {
+			s.mu.Lock()
+			s.bg--
+			s.mu.Unlock()
+		}()
+		f()
+	}()
 }
 
 // newExec builds a session's primitive: Timeout(Retry(CodeExecution))
@@ -272,11 +299,13 @@ func (s *Server) watch(ss *mcp.ServerSession) {
 	if ss == nil {
 		return
 	}
-	s.bg.Add(1)
+	s.bg++ // s.mu is held
 	go func() {
-		defer s.bg.Done()
 		_ = ss.Wait()
 		s.endSession(ss)
+		s.mu.Lock()
+		s.bg--
+		s.mu.Unlock()
 	}()
 }
 
@@ -310,15 +339,13 @@ func (s *Server) closeExec(exec *sandbox.CodeExecution, grace time.Duration) {
 	if exec == nil {
 		return
 	}
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
+	s.goBackground(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
 		if err := exec.Close(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			observability.Log(ctx, s.cfg.tel.Log(), slog.LevelWarn, "closing a session's sandbox failed", slog.String("error", err.Error()))
 		}
-	}()
+	})
 }
 
 // reset gives ss a fresh sandbox, closing the old one (a cell still running
