@@ -279,6 +279,7 @@ type InterruptedExecutionError struct {
 	Partial *sandbox.Execution
 }
 
+// Error names the sandbox and what ended the stream.
 func (e *InterruptedExecutionError) Error() string {
 	s := "e2b: an execution on E2B sandbox " + e.SandboxID + " was interrupted before it ended"
 	if e.Name != "" {
@@ -325,6 +326,7 @@ type StateLostError struct {
 	Partial *sandbox.Execution
 }
 
+// Error says which sandbox and context lost its state, and why.
 func (e *StateLostError) Error() string {
 	s := "e2b: the interpreter state of E2B sandbox " + e.SandboxID
 	if e.ContextID != "" {
@@ -387,6 +389,7 @@ type ConfigError struct {
 	Reason   string
 }
 
+// Error names the variable, its value and what was expected.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("e2b: %s=%q: %s", e.Variable, e.Value, e.Reason)
 }
