@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -499,5 +500,84 @@ func TestClosedServerRefusesCalls(t *testing.T) {
 	}
 	if st := srv.Stats(); st.SandboxesCreated != st.SandboxesClosed {
 		t.Fatalf("stats after Close: %+v", st)
+	}
+}
+
+func TestConcurrentCallsOnOneSessionShareItsSandbox(t *testing.T) {
+	srv := newServer(t)
+	cs := connect(t, srv, nil)
+	run(t, cs, "hits = []")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: ToolRunCode, Arguments: map[string]any{"code": "import time\ntime.sleep(0.05)\nhits.append(" + strconv.Itoa(i) + ")"}})
+			if err == nil && res.IsError {
+				err = errors.New(resultText(res))
+			}
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out := run(t, cs, "sorted(hits)"); out.Result != "[0, 1, 2, 3, 4, 5, 6, 7]" {
+		t.Fatalf("hits %s", out.Result)
+	}
+	if st := srv.Stats(); st.SandboxesCreated != 1 {
+		t.Fatalf("%d sandboxes for one session", st.SandboxesCreated)
+	}
+}
+
+func TestResetStopsARunningCell(t *testing.T) {
+	srv := newServer(t)
+	cs := connect(t, srv, nil)
+	run(t, cs, "x = 1")
+	done := make(chan *mcp.CallToolResult, 1)
+	go func() {
+		res, _ := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: ToolRunCode, Arguments: map[string]any{"code": "import time\ntime.sleep(30)"}})
+		done <- res
+	}()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	if r := decode[ResetSessionOutput](t, call(t, cs, ToolResetSession, nil)); !r.Replaced {
+		t.Fatalf("reset: %+v", r)
+	}
+	select {
+	case res := <-done:
+		if res == nil || !res.IsError {
+			t.Fatalf("the stopped cell: %+v", res)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the running cell was not stopped by reset")
+	}
+	t.Logf("cell stopped %s after reset", time.Since(start).Round(time.Millisecond))
+	if out := run(t, cs, "'x' in dir()"); out.Result != "False" {
+		t.Fatalf("after reset: %+v", out)
+	}
+}
+
+func TestPathsCannotInjectCode(t *testing.T) {
+	srv := newServer(t)
+	cs := connect(t, srv, nil)
+	for _, p := range []string{
+		"a\")\nimport os\nos.remove('x')\n(\"",
+		"b'''\n\"\"\"\\\\.txt",
+		"c\\x00d; __import__('os').system('touch /tmp/pwned')",
+	} {
+		decode[WriteFileOutput](t, call(t, cs, ToolWriteFile, map[string]any{"path": p, "content": p}))
+		if r := decode[ReadFileOutput](t, call(t, cs, ToolReadFile, map[string]any{"path": p})); r.Content != p {
+			t.Fatalf("path %q read back %q", p, r.Content)
+		}
+	}
+	out := run(t, cs, "import os\nsorted(os.listdir('.')), os.path.exists('/tmp/pwned')")
+	if !strings.Contains(out.Result, "a\")\\nimport os") || !strings.HasSuffix(out.Result, "False)") {
+		t.Fatalf("listing %s", out.Result)
 	}
 }
