@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/sandbox"
 )
 
@@ -122,4 +123,32 @@ func BenchmarkParallelSandboxes(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "executions/s")
+}
+
+// BenchmarkStatelessCall measures a trivial call through the primitive
+// with its default stateless pool: each call runs in a clean slate (a
+// child forked from the sandbox's pristine zygote; afterwards every
+// process it left is killed and the writable directories are emptied).
+// One sandbox, so every call after the first reuses it.
+func BenchmarkStatelessCall(b *testing.B) {
+	ce := sandbox.NewCodeExecution(sharedProvider(b), sandbox.MaxSandboxes(1), observability.WithLogger(quiet))
+	defer ce.Close(context.Background())
+	ctx := context.Background()
+	in := sandbox.CodeInput{Code: "1+1"}
+	if out, err := ce.Execute(ctx, in); err != nil || out.Text() != "2" {
+		b.Fatalf("%+v %v", out, err)
+	}
+	times := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		start := time.Now()
+		out, err := ce.Execute(ctx, in)
+		if err != nil || out.Text() != "2" {
+			b.Fatalf("%+v %v", out, err)
+		}
+		times = append(times, time.Since(start))
+	}
+	reportPercentiles(b, times)
+	if s := ce.Pool().Stats(); s.Created != 1 {
+		b.Fatalf("the calls did not reuse one sandbox: %+v", s)
+	}
 }

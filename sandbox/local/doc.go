@@ -123,12 +123,36 @@
 // result events, patch the worker or leave threads and background
 // processes behind: what a sandbox reports is only as trustworthy as the
 // code it ran (the host stays safe: output and results are bounded, and
-// a desynchronised or silent worker ends in a timeout). Reset, and so a
-// stateless sandbox.Pool, gives a fresh namespace, not a fresh worker:
+// a desynchronised or silent worker ends in a timeout). On a persistent
+// (session) sandbox, Reset gives a fresh namespace, not a fresh worker:
 // patched worker code, threads, background processes and files in /work
 // survive it and can observe or alter the next runs, including their
-// RunOptions.Env. Do not share a sandbox, or a pool, between users who
-// distrust each other; close it instead.
+// RunOptions.Env.
+//
+// # Stateless sandboxes: a clean slate per run
+//
+// A stateless sandbox.Pool (the CodeExecution primitive's default) asks
+// for stateless sandboxes (CreateOptions.Stateless). Their worker is a
+// zygote: a Python process that has imported what the worker needs and
+// never runs user code. Each run is a child forked from it; when the child
+// ends, the zygote kills every other process of the sandbox (all of the
+// pid namespace but the init and itself, until none is left), writes the
+// end of the run, and empties /work (the home directory), /tmp and
+// /dev/shm, restoring their modes and removing their extended attributes,
+// before it reads the next command. So nothing of a run is visible to the
+// next: files, environment, processes and threads, imported modules and
+// their patches, builtins, open descriptors, working directory, signal
+// handlers, masks and alarms, rlimits lowered by the code, CPU time and
+// peak memory. SysV IPC and POSIX message queues, which would outlive the
+// processes, are refused by the seccomp filter. The zygote's hash seed and
+// its address-space layout are the same in every run of one sandbox.
+// A run that crashes the child (os._exit, a fatal signal) kills the
+// sandbox as on a persistent worker. Without a pid namespace (level
+// "none") the zygote kills the init's descendants instead, and the host's
+// /dev/shm is not emptied.
+//
+// A clean slate is not isolation from the host's kernel (see below), and
+// callers of one pool still share its sandboxes' CPU and memory bounds.
 //
 // The degraded levels are weaker. Without a pid namespace ("none") the
 // init runs as the sandbox's uid, so code can kill it and leave

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,7 +94,8 @@ func (p *Provider) Isolation() Isolation {
 // needs, and it is off by default. opts.Env is set for every execution;
 // nothing else from the host environment enters the sandbox. Template and
 // Metadata are ignored. A positive opts.Lifetime kills the sandbox when it
-// passes.
+// passes. opts.Stateless gives a sandbox whose every run starts from a
+// clean slate (see [Sandbox]).
 func (p *Provider) Create(ctx context.Context, opts sandbox.CreateOptions) (sandbox.Sandbox, error) {
 	return p.create(ctx, opts)
 }
@@ -144,9 +146,14 @@ func (p *Provider) Close() error {
 
 // workerArgs are the interpreter's arguments: no bytecode files, the
 // embedded worker, and its settings (text limit, then rlimits).
-func (p *Provider) workerArgs() []string {
+// clean lists the directories a stateless worker empties after each cell
+// (none: a persistent worker).
+func (p *Provider) workerArgs(clean []string) []string {
 	settings := fmt.Sprintf("%d RLIMIT_AS=%d RLIMIT_FSIZE=%d RLIMIT_NOFILE=%d RLIMIT_NPROC=%d RLIMIT_CORE=0",
 		p.cfg.maxOutput, p.cfg.memory, p.cfg.maxFileSize, p.cfg.maxOpenFiles, p.cfg.maxProcesses)
+	if len(clean) > 0 {
+		settings += " clean=" + strings.Join(clean, ":")
+	}
 	return []string{"-B", "-c", workerScript, settings}
 }
 

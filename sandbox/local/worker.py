@@ -11,15 +11,26 @@
 # After each cell the worker writes an end marker carrying the run's nonce to
 # fds 1 and 2 before the "end" event, so the host knows it has read every byte
 # the cell wrote, including output of os.system and subprocesses.
+#
+# Stateless mode (settings "clean=DIR:DIR..."): the worker is a zygote that
+# never runs user code itself. For each cell it forks a child from its
+# pre-imported, pristine state; the child runs the cell and exits. Then the
+# zygote kills every other process in the sandbox, writes the end markers
+# and, before it reads the next command, empties the writable directories.
+# Each cell therefore starts from the same clean slate.
 import sys, os
 
-_settings = sys.argv[1].split()  # max_text, then NAME=value rlimits
+_settings = sys.argv[1].split()  # max_text, then NAME=value settings
+_CLEAN = []  # stateless mode: directories emptied after each cell
 
 
 def _limits():
     import resource
     for item in _settings[1:]:
-        name, value = item.split("=")
+        name, value = item.split("=", 1)
+        if name == "clean":
+            _CLEAN.extend(d for d in value.split(":") if d)
+            continue
         resource.setrlimit(getattr(resource, name), (int(value), int(value)))
 
 
@@ -223,13 +234,28 @@ def _flush():
             pass
 
 
-def _finish(nonce):
+def _finish(nonce, count=None):
     _flush()
     _repair_fds()
     mark = ("\x00\x01sandbox-end:" + nonce + "\x00").encode()
     _write_all(_OUT, mark)
     _write_all(_ERR, mark)
-    _send({"t": "end", "nonce": nonce, "count": _count})
+    _send({"t": "end", "nonce": nonce, "count": _count if count is None else count})
+
+
+def _run_cell(code, env):
+    saved = {}
+    try:
+        saved = _apply_env(dict(zip(env[0:-1:2], env[1::2])))
+        _run(code)
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt are results too
+        try:
+            _flush()
+            _error(exc)
+        except KeyboardInterrupt:
+            pass
+    finally:
+        _restore_env(saved)
 
 
 def _serve():
@@ -245,19 +271,13 @@ def _serve():
             env = _CMD.read(int(nenv)).decode("utf-8", "replace").split("\0")
         except KeyboardInterrupt:
             continue
-        if op == "run":
-            saved = {}
-            try:
-                saved = _apply_env(dict(zip(env[0:-1:2], env[1::2])))
-                _run(code)
-            except BaseException as exc:  # SystemExit and KeyboardInterrupt are results too
-                try:
-                    _flush()
-                    _error(exc)
-                except KeyboardInterrupt:
-                    pass
-            finally:
-                _restore_env(saved)
+        if _CLEAN:
+            if op == "run":
+                _fork_cell(code, env)
+            _finish(nonce, 1)
+            _wipe_all()
+        elif op == "run":
+            _run_cell(code, env)
             _finish(nonce)
         elif op == "reset":
             _ns = _new_namespace()
@@ -265,4 +285,156 @@ def _serve():
             _finish(nonce)
 
 
-_serve()
+# ---- stateless mode -------------------------------------------------------
+
+_SELF = os.getpid()
+_INIT = os.getppid()  # the sandbox init: 1 inside a pid namespace
+_child = 0  # pid of the cell being run
+
+
+def _forward_interrupt(signum, frame):
+    if _child:
+        try:
+            os.kill(_child, signal.SIGINT)
+        except OSError:
+            pass
+
+
+def _fork_cell(code, env):
+    # Runs one cell in a child forked from this pristine process, then
+    # removes every process the cell left. When the child did not finish
+    # the cell (os._exit, a fatal signal), the zygote exits the same way,
+    # so the host reports a crash as in session mode.
+    global _child
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(done_r)
+            _CMD.close()  # later commands are not the cell's business
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            _run_cell(code, env)
+            _flush()
+            os.write(done_w, b"k")
+        finally:
+            os._exit(0)
+    _child = pid
+    os.close(done_w)
+    _, status = os.waitpid(pid, 0)
+    _child = 0
+    finished = os.read(done_r, 1) == b"k"
+    os.close(done_r)
+    if not _sweep():
+        os._exit(3)
+    if not finished:
+        _flush()
+        if os.WIFSIGNALED(status):
+            os._exit(128 + os.WTERMSIG(status))
+        os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 3)
+
+
+def _state(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            s = f.read()
+    except OSError:
+        return None, 0
+    rest = s[s.rindex(b")") + 2:].split()
+    return rest[0], int(rest[1])
+
+
+def _others():
+    # Every live process of the sandbox except the init and this zygote.
+    pids = [int(n) for n in os.listdir("/proc") if n.isdigit()]
+    if _INIT == 1:
+        return [p for p in pids if p != 1 and p != _SELF and _state(p)[0] not in (None, b"Z", b"X")]
+    # No pid namespace: the descendants of the init (it is their subreaper).
+    info = {p: _state(p) for p in pids}
+    mine = {_INIT}
+    grew = True
+    while grew:
+        grew = False
+        for p, (st, ppid) in info.items():
+            if ppid in mine and p not in mine and st is not None:
+                mine.add(p)
+                grew = True
+    return [p for p in mine if p != _INIT and p != _SELF and info[p][0] not in (None, b"Z", b"X")]
+
+
+def _sweep():
+    # SIGKILL every process the cell left until none is alive; processes
+    # forking meanwhile are caught by the next round. False if some
+    # survive for two seconds.
+    deadline = _time.monotonic() + 2
+    while True:
+        while True:  # reap children adopted through CLONE_PARENT
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        pids = _others()
+        if not pids:
+            return True
+        if _time.monotonic() > deadline:
+            return False
+        for p in pids:
+            try:
+                os.kill(p, 9)
+            except OSError:
+                pass
+        os.sched_yield()
+
+
+def _wipe(path):
+    # Removes everything under path, making directories the cell locked
+    # (chmod 0) writable first.
+    try:
+        with os.scandir(path) as it:
+            entries = list(it)
+    except FileNotFoundError:
+        return
+    except PermissionError:
+        os.chmod(path, 0o700)
+        with os.scandir(path) as it:
+            entries = list(it)
+    for e in entries:
+        if e.is_dir(follow_symlinks=False):
+            try:
+                os.chmod(e.path, 0o700)
+            except OSError:
+                pass
+            _wipe(e.path)
+            os.rmdir(e.path)
+        else:
+            os.unlink(e.path)
+
+
+def _wipe_all():
+    try:
+        for path, mode in _CLEAN_MODES:
+            _wipe(path)
+            st = os.stat(path)
+            if st.st_mode & 0o7777 != mode:
+                os.chmod(path, mode)
+            for name in os.listxattr(path):
+                os.removexattr(path, name)
+    except OSError as exc:
+        os.write(_ERR, ("sandbox: cannot clean %s\n" % exc).encode())
+        os._exit(3)
+
+
+def _serve_stateless():
+    global _CLEAN_MODES, _time
+    import time as _time, traceback, linecache, json, base64, gc  # noqa: F401 (shared with every cell)
+    _CLEAN_MODES = [(d, os.stat(d).st_mode & 0o7777) for d in _CLEAN]
+    signal.signal(signal.SIGINT, _forward_interrupt)
+    gc.collect()
+    gc.freeze()  # keep the zygote's objects out of the children's collections
+    _serve()
+
+
+if _CLEAN:
+    _serve_stateless()
+else:
+    _serve()

@@ -25,6 +25,14 @@ var deniedSyscalls = []string{
 	"open_by_handle_at", "name_to_handle_at", "lookup_dcookie",
 	"clock_settime", "settimeofday", "adjtimex", "clock_adjtime",
 	"iopl", "ioperm", "uselib", "personality",
+	// SysV IPC and POSIX message queues outlive the processes that made
+	// them (a stateless sandbox could not give the next run a clean
+	// slate), and their memory is outside every bound of the sandbox;
+	// memfd memory is outside the tmpfs bounds and RLIMIT_AS too.
+	"shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl",
+	"semget", "semop", "semtimedop", "semctl",
+	"mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
+	"memfd_create", "memfd_secret",
 }
 
 // nsCloneFlags are the clone flags that create namespaces.

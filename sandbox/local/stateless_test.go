@@ -1,0 +1,236 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ttadev/primitives/observability"
+	"github.com/ttadev/primitives/recovery"
+	"github.com/ttadev/primitives/sandbox"
+)
+
+// statelessExec is the default primitive (a stateless pool) over the local
+// provider, with one sandbox so that consecutive calls share it.
+func statelessExec(t *testing.T) *sandbox.CodeExecution {
+	t.Helper()
+	ce := sandbox.NewCodeExecution(sharedProvider(t), sandbox.MaxSandboxes(1), observability.WithLogger(quiet))
+	t.Cleanup(func() { ce.Close(context.Background()) })
+	return ce
+}
+
+// execute runs code through the primitive and fails on any error or on a
+// Python exception.
+func execute(t *testing.T, ce *sandbox.CodeExecution, code string) sandbox.CodeOutput {
+	t.Helper()
+	out, err := ce.Execute(context.Background(), sandbox.CodeInput{Code: code, Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatalf("Execute(%.60q): %v", code, err)
+	}
+	if !out.Success {
+		t.Fatalf("Execute(%.60q): %s\n%s", code, out.Error, out.Traceback)
+	}
+	return out
+}
+
+// cleanSlate runs dirty, then probe, on the same sandbox of a stateless
+// primitive, and checks that probe prints want: nothing of dirty is
+// visible.
+func cleanSlate(t *testing.T, dirty, probe, want string) {
+	t.Helper()
+	ce := statelessExec(t)
+	first := execute(t, ce, dirty)
+	out := execute(t, ce, probe)
+	if out.SandboxID != first.SandboxID || ce.Pool().Stats().Created != 1 {
+		t.Fatalf("the calls did not share a sandbox (%s, %s): the test proves nothing", first.SandboxID, out.SandboxID)
+	}
+	if got := strings.TrimSpace(out.Stdout); got != want {
+		t.Fatalf("after %q the next call saw %q, want %q", dirty, got, want)
+	}
+}
+
+func TestStatelessFilesAreGone(t *testing.T) {
+	cleanSlate(t, `
+import os
+for d in ("/work", "/tmp", "/dev/shm", os.path.expanduser("~")):
+    open(os.path.join(d, "left-behind"), "w").write("secret")
+os.makedirs("/work/a/b")
+open("/work/a/b/c", "w").write("x")
+os.chmod("/work/a", 0)
+os.symlink("/etc/passwd", "/tmp/link")
+os.mkfifo("/tmp/fifo")
+os.chmod("/tmp", 0o700)
+`, `
+import os, stat
+print(sorted(os.listdir("/work")), sorted(os.listdir("/tmp")), sorted(os.listdir("/dev/shm")),
+      oct(stat.S_IMODE(os.stat("/tmp").st_mode)))
+`, "[] [] [] 0o1777")
+}
+
+func TestStatelessEnvironmentIsFresh(t *testing.T) {
+	cleanSlate(t, `
+import os
+os.environ["LEFT_BEHIND"] = "secret"
+os.environ["PATH"] = "/nowhere"
+os.putenv("RAW_PUT", "1")
+`, `
+import os, subprocess
+print(os.environ.get("LEFT_BEHIND"), os.environ["PATH"], subprocess.run(["/bin/sh", "-c", "echo ${RAW_PUT:-unset}"], capture_output=True, text=True).stdout.strip())
+`, "None /usr/local/bin:/usr/bin:/bin unset")
+}
+
+func TestStatelessProcessesAreGone(t *testing.T) {
+	cleanSlate(t, `
+import os, subprocess
+subprocess.Popen(["sleep", "300"])
+subprocess.Popen(["sh", "-c", "sleep 301 & sleep 302"], start_new_session=True)
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        import time
+        time.sleep(300)
+    os._exit(0)
+`, `
+import os
+me, parent = os.getpid(), os.getppid()
+others = []
+for p in os.listdir("/proc"):
+    if p.isdigit() and int(p) not in (1, me, parent):
+        st = open("/proc/%s/stat" % p).read()
+        if st[st.rindex(")") + 2] not in "ZX":
+            others.append(open("/proc/%s/cmdline" % p).read().replace("\0", " ")[:40])
+print(others)
+`, "[]")
+}
+
+func TestStatelessModulesAndPatchesAreGone(t *testing.T) {
+	cleanSlate(t, `
+import json, sys, fractions
+json.dumps = lambda *a, **k: "patched"
+sys.modules["os"].getcwd = lambda: "/patched"
+sys.path.insert(0, "/tmp/evil")
+sys.displayhook = None
+`, `
+import json, sys, os
+print(json.dumps([1]), "fractions" in sys.modules, os.getcwd(), "/tmp/evil" in sys.path)
+`, "[1] False /work False")
+}
+
+func TestStatelessBuiltinsAreFresh(t *testing.T) {
+	cleanSlate(t, `
+import builtins
+builtins.left_behind = "secret"
+builtins.len = lambda x: -1
+builtins.print = lambda *a, **k: None
+`, `
+import builtins
+print(len([1, 2]), hasattr(builtins, "left_behind"))
+`, "2 False")
+}
+
+func TestStatelessDescriptorsAreClosed(t *testing.T) {
+	ce := statelessExec(t)
+	const list = "import os\nprint(sorted(int(f) for f in os.listdir('/proc/self/fd')))"
+	before := execute(t, ce, list).Stdout
+	execute(t, ce, `
+import os, socket
+keep = [os.dup(1), os.open("/work/f", os.O_CREAT | os.O_WRONLY), socket.socket(socket.AF_UNIX), os.pipe()]
+os.set_inheritable(keep[0], True)
+`)
+	if after := execute(t, ce, list).Stdout; after != before {
+		t.Fatalf("descriptors after a call that leaked some: %s, fresh: %s", after, before)
+	}
+}
+
+func TestStatelessWorkingDirectoryIsReset(t *testing.T) {
+	cleanSlate(t, "import os\nos.chdir('/tmp')", "import os\nprint(os.getcwd())", "/work")
+}
+
+func TestStatelessSignalHandlersAreReset(t *testing.T) {
+	cleanSlate(t, `
+import signal
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+signal.signal(signal.SIGUSR1, lambda *a: None)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.alarm(100)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
+`, `
+import signal
+print(signal.getsignal(signal.SIGTERM) == signal.SIG_DFL, signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL,
+      signal.getsignal(signal.SIGINT) is signal.default_int_handler, signal.alarm(0), sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+`, "True True True 0 []")
+}
+
+func TestStatelessResourceUsageIsFresh(t *testing.T) {
+	cleanSlate(t, `
+import resource, time, threading
+hold = bytearray(200 << 20)
+for i in range(0, len(hold), 4096):
+    hold[i] = 1
+end = time.process_time() + 0.3
+while time.process_time() < end:
+    pass
+resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
+resource.setrlimit(resource.RLIMIT_CPU, (5, 5))
+threading.Thread(target=time.sleep, args=(300,), daemon=True).start()
+`, `
+import resource, threading
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(ru.ru_utime + ru.ru_stime < 0.25, ru.ru_maxrss < 100 << 10, resource.getrlimit(resource.RLIMIT_NOFILE),
+      resource.getrlimit(resource.RLIMIT_CPU)[0] == resource.RLIM_INFINITY, threading.active_count())
+`, "True True (256, 256) True 1")
+}
+
+func TestStatelessCrashAndTimeoutKeepTheirMeaning(t *testing.T) {
+	s := newSandbox(t, sharedProvider(t), sandbox.CreateOptions{Stateless: true})
+	ex, err := s.Run(context.Background(), "print('before')\nimport os\nos._exit(7)", sandbox.RunOptions{Timeout: 10 * time.Second})
+	var crash *sandbox.CrashError
+	if !errors.As(err, &crash) || !strings.Contains(crash.Reason, "exit status 7") {
+		t.Fatalf("os._exit in a stateless cell: %v, want a *CrashError naming exit status 7", err)
+	}
+	if ex == nil || ex.StdoutText() != "before\n" {
+		t.Fatalf("output before the crash: %+v", ex)
+	}
+
+	s = newSandbox(t, sharedProvider(t), sandbox.CreateOptions{Stateless: true})
+	ex, err = s.Run(context.Background(), "print('started', flush=True)\nwhile True: pass", sandbox.RunOptions{Timeout: 300 * time.Millisecond})
+	if !errors.Is(err, recovery.ErrTimeout) {
+		t.Fatalf("timeout in a stateless cell: %v", err)
+	}
+	if ex == nil || ex.StdoutText() != "started\n" || ex.Error == nil || ex.Error.Name != "KeyboardInterrupt" {
+		t.Fatalf("partial execution after the timeout: %+v", ex)
+	}
+	if err := s.Reset(context.Background()); err == nil {
+		t.Fatal("a timed-out sandbox must be dead")
+	}
+}
+
+// TestIPCThatOutlivesProcessesIsRefused: SysV shared memory, semaphores
+// and message queues, POSIX message queues and memfd would survive the
+// run's processes (and escape the memory bounds), so the filter refuses
+// them with EPERM.
+func TestIPCThatOutlivesProcessesIsRefused(t *testing.T) {
+	s := newSandbox(t, sharedProvider(t), sandbox.CreateOptions{Stateless: true})
+	ex := mustSucceed(t, s, `
+import ctypes, ctypes.util, os
+libc = ctypes.CDLL(None, use_errno=True)
+rt = ctypes.CDLL(ctypes.util.find_library("rt") or "librt.so.1", use_errno=True)
+res = []
+for name, call in (("shmget", lambda: libc.shmget(0, 4096, 0o1600)), ("semget", lambda: libc.semget(0, 1, 0o1600)),
+                   ("msgget", lambda: libc.msgget(0, 0o1600)), ("mq_open", lambda: rt.mq_open(b"/q", 0o100 | 2, 0o600, None))):
+    ctypes.set_errno(0)
+    r = call()
+    res.append("%s=%d/%d" % (name, r, ctypes.get_errno()))
+try:
+    os.memfd_create("x")
+    res.append("memfd=ok")
+except PermissionError:
+    res.append("memfd=EPERM")
+print(" ".join(res))
+`)
+	if got, want := strings.TrimSpace(ex.StdoutText()), "shmget=-1/1 semget=-1/1 msgget=-1/1 mq_open=-1/1 memfd=EPERM"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
