@@ -24,8 +24,9 @@ import (
 //
 // A Loop holds no state between runs; it is safe for concurrent use when
 // its generator, executor and validator are. Its own cost per attempt,
-// beyond generation and execution, is about a microsecond (see the
-// package's benchmarks).
+// beyond generation and execution, is a few microseconds, most of it
+// copying the end of a failed attempt's output into the history
+// (BenchmarkLoopPerAttempt).
 type Loop struct {
 	gen       primitives.Primitive[Request, Generation]
 	exec      primitives.Primitive[sandbox.CodeInput, sandbox.CodeOutput]
