@@ -54,7 +54,7 @@ func TestConvergesWithTheErrorFedBack(t *testing.T) {
 		got.Output.Logs != "computing\n" || got.Usage.Total() != 140 {
 		t.Fatalf("attempt fed back %+v", got)
 	}
-	for _, want := range []string{"Traceback (most recent call last)", "line 5", "in mean", "ZeroDivisionError: division by zero"} {
+	for _, want := range []string{"Traceback (most recent call last)", "line 5", "in mean", "    return sum(xs) / len(xs)\n", "ZeroDivisionError: division by zero"} {
 		if !strings.Contains(got.Output.Traceback, want) {
 			t.Errorf("traceback fed back lacks %q:\n%s", want, got.Output.Traceback)
 		}
@@ -85,6 +85,11 @@ func TestExhaustedCarriesTheHistory(t *testing.T) {
 		if ex.History[i].Number != i+1 || ex.History[i].Output.ErrorName != want {
 			t.Errorf("attempt %d: %+v", i+1, ex.History[i])
 		}
+	}
+	// Each traceback quotes its own program's source, not an earlier
+	// attempt's that ran in the same sandbox.
+	if tb := ex.History[2].Output.Traceback; !strings.Contains(tb, "raise ValueError('still wrong')") {
+		t.Errorf("attempt 3's traceback does not quote its code:\n%s", tb)
 	}
 	if !strings.Contains(err.Error(), "after 3 attempts") || !strings.Contains(err.Error(), "ValueError: still wrong") {
 		t.Fatalf("message %q", err)
