@@ -1,9 +1,42 @@
-// Package llm puts chat models behind the module's Primitive interface: a
-// [Provider] is a primitives.Primitive[Request, Response], and [Prompt]
-// turns one into a step from any input to the reply's text, so an LLM
-// composes with primitives.Then, PipeN, recovery.Retry and
-// performance.Cache like any other step.
+// Package llm puts chat models behind the module's Primitive interface. A
+// [Provider] is a primitives.Primitive[Request, Response] that also names
+// its service, and [Prompt] (or [PromptTemplate]) turns one into a step
+// from any input to the reply's text, so a model composes with
+// primitives.Then, PipeN, recovery.Retry and performance.Cache like any
+// other step.
 //
-// The types of this package are provider-neutral; the providers that speak
-// to a service live beside them.
+// Two providers are built on the official SDKs:
+//
+//   - [NewAnthropic]: Anthropic's Messages API (anthropic-sdk-go/v2
+//     v2.15.0, API version 2026-10-21, which rejects temperature: a
+//     Request with a Temperature gets a *TemperatureRejectedError before
+//     anything is sent).
+//   - [NewOpenAI]: OpenAI's Chat Completions API (openai-go/v3 v3.98.0),
+//     and through [WithBaseURL] or OPENAI_BASE_URL any server that speaks
+//     it: Ollama, vLLM, the llama.cpp server.
+//
+// # Retries
+//
+// The SDKs' own retries are turned off: one Execute is one HTTP request.
+// Wrap a provider in recovery.Retry to retry; its default policy reads the
+// errors of this package: *APIError is retryable for 408, 409, 429 and
+// 5xx (529 included) and carries Retry-After-Ms / Retry-After,
+// *ConnectionError is retryable, and a 400, 401, 403, 404, a refused
+// temperature or an invalid request are not.
+//
+// # Streaming
+//
+// A Request with OnDelta streams: OnDelta gets each piece of text as it
+// arrives, and the Response still has the whole text and the token usage.
+//
+// # Telemetry
+//
+// Each call is one CLIENT span "chat <model>" with the OpenTelemetry GenAI
+// attributes, and is recorded in the histograms gen_ai.client.token.usage
+// and gen_ai.client.operation.duration. Prompts and replies are left off
+// spans unless [WithContentCapture] is given. The Anthropic SDK's own span
+// is off unless [WithSDKSpans] asks for it as a child of ours. Keys never
+// appear in errors, spans, logs or any fmt verb.
+//
+// See docs/llm.md for the whole story.
 package llm

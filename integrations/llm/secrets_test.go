@@ -95,6 +95,9 @@ func TestKeysNeverInErrorsOrSpans(t *testing.T) {
 	if strings.Contains(all, "TESTKEY") {
 		t.Fatal("the key reached an error, a span or a log record")
 	}
+	if !strings.Contains(logs.String(), `msg="llm call"`) || !strings.Contains(logs.String(), "error.type=401") {
+		t.Fatalf("no debug record of the failed call: %s", logs.String())
+	}
 	if !strings.Contains(spanText.String(), "[redacted]") {
 		t.Fatalf("the span does not carry the (redacted) error: %s", spanText.String())
 	}

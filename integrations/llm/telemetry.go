@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/url"
 	"reflect"
@@ -156,6 +157,7 @@ func (c *call) end(ctx context.Context, resp *Response, respID string, inputToke
 		metricAttrs = append(metricAttrs, attribute.String(observability.AttrGenAIResponseModel, responseModel))
 	}
 	metricAttrs = append(metricAttrs, c.inst.server...)
+	c.log(ctx, elapsed, resp, inputTokens, errType, err)
 	inst := instrumentsFor(c.inst.providers.Meter())
 	if err == nil {
 		in := append(metricAttrs[:len(metricAttrs):len(metricAttrs)], attribute.String(observability.AttrGenAITokenType, "input"))
@@ -198,6 +200,31 @@ func (c *call) end(ctx context.Context, resp *Response, respID string, inputToke
 	c.span.SetAttributes(attrs...)
 	c.span.SetStatus(codes.Ok, "")
 	c.span.End()
+}
+
+// log writes one debug record per call: provider, models, tokens,
+// duration and, on failure, error.type and the error (which never holds
+// the key). It costs one Enabled check when debug records are off.
+func (c *call) log(ctx context.Context, elapsed time.Duration, resp *Response, inputTokens int64, errType string, err error) {
+	l := c.inst.providers.Log()
+	if !l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String(observability.AttrGenAIProviderName, c.inst.provider),
+		slog.String(observability.AttrGenAIRequestModel, c.model),
+		slog.Float64(observability.AttrExecutionTimeMS, float64(elapsed.Microseconds())/1000),
+		slog.Bool(observability.AttrSuccess, err == nil),
+	}
+	if err == nil {
+		attrs = append(attrs,
+			slog.String(observability.AttrGenAIResponseModel, resp.Model),
+			slog.Int64(observability.AttrGenAIUsageInputTokens, inputTokens),
+			slog.Int64(observability.AttrGenAIUsageOutputTokens, resp.Usage.OutputTokens))
+	} else {
+		attrs = append(attrs, slog.String(observability.AttrErrorType, errType), slog.String("error", err.Error()))
+	}
+	observability.Log(ctx, l, slog.LevelDebug, "llm call", attrs...)
 }
 
 // errorType is the error.type of a failed call: the HTTP status, the
