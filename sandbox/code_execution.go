@@ -190,7 +190,13 @@ func (c *CodeExecution) execute(ctx context.Context, in CodeInput, start time.Ti
 		}
 		err = &RunError{Provider: c.provider, SandboxID: lease.ID(), Err: err}
 		observability.End(span, err)
-		return CodeOutput{SandboxID: lease.ID()}, err
+		out := CodeOutput{}
+		if exec != nil { // what the code printed before it timed out, crashed or was cancelled
+			out = c.output(exec)
+			out.Success = false
+		}
+		out.SandboxID = lease.ID()
+		return out, err
 	}
 	out := c.output(exec)
 	out.SandboxID = lease.ID()
