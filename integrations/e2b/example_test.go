@@ -40,8 +40,11 @@ func ExampleNewCodeExecutionPrimitive() {
 }
 
 // Direct use of the client: create a sandbox, stream an execution, kill it.
+// The fake answers 502 "port is not open" for a moment after creation, as
+// E2B does; CreateSandbox returns once the sandbox is ready, so nothing
+// here retries.
 func ExampleSandbox_Execute() {
-	srv := e2btest.NewServer()
+	srv := e2btest.NewServer(e2btest.WithStartupDelay(300 * time.Millisecond))
 	defer srv.Close()
 	client, err := e2b.NewClient(srv.ClientOptions()...)
 	if err != nil {

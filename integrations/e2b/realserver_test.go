@@ -301,17 +301,14 @@ func TestFakeSendsNoKeepaliveWhileWaitingForTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	started := make(chan struct{})
+	var once sync.Once
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, _ = sb.Execute(ctx, "import time\ntime.sleep(0.6)", e2b.ExecuteOptions{RunOptions: sandbox.RunOptions{
-			OnStdout: func(sandbox.OutputMessage) {}}})
-	}()
-	go func() {
-		// Give the first execution time to take the lock.
-		time.Sleep(150 * time.Millisecond)
-		close(started)
+		// The first execution holds the context's lock for 0.6 s.
+		_, _ = sb.Execute(ctx, "print('started', flush=True)\nimport time\ntime.sleep(0.6)", e2b.ExecuteOptions{RunOptions: sandbox.RunOptions{
+			OnStdout: func(sandbox.OutputMessage) { once.Do(func() { close(started) }) }}})
 	}()
 	<-started
 	_, lines := rawExecute(t, srv, sb.ID, `{"code":"2"}`, nil)

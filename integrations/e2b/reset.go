@@ -37,7 +37,7 @@ const baselineCode = `print(__import__('json').dumps({"cwd": __import__('os').ge
 // entries absent from the baseline). It prints how many of each it
 // removed. %s is a Python string literal holding the JSON arguments.
 const cleanupCode = `def __primitives_cleanup(args):
-    import json, os, signal, shutil
+    import json, os, signal, shutil, time
     a = json.loads(args)
     me = os.getpid()
     parents = {}
@@ -83,6 +83,18 @@ const cleanupCode = `def __primitives_cleanup(args):
                 os.waitpid(p, 0)
             except OSError:
                 pass
+    # Return once every victim has exited (a zombie left to its new
+    # parent counts), so the next run cannot meet one still running.
+    deadline = time.monotonic() + 5
+    for p in victims:
+        while time.monotonic() < deadline:
+            try:
+                with open('/proc/%%d/stat' %% p) as f:
+                    if f.read().rsplit(')', 1)[1].split()[0] in 'ZXx':
+                        break
+            except (OSError, IndexError):
+                break
+            time.sleep(0.005)
     keep, removed = set(a['keep']), 0
     for name in os.listdir(a['cwd']):
         if name in keep:

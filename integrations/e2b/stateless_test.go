@@ -91,7 +91,7 @@ print(child.pid, daemon)`)
 			"def alive(p):\n" +
 			"    try:\n" +
 			"        with open('/proc/%d/stat' % p) as f:\n" +
-			"            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'\n" +
+			"            return f.read().rsplit(')', 1)[1].split()[0] not in 'ZXx'\n" +
 			"    except OSError:\n" +
 			"        return False\n" +
 			"print(alive(" + pids[0] + "), alive(" + pids[1] + "))"
