@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	primitives "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/refine"
 	"github.com/ttadev/primitives/sandbox"
 )
@@ -15,7 +18,8 @@ import (
 // traceback and some output), so what is measured is building each
 // request, recording and cutting the failure, and the bookkeeping. Every
 // run makes three attempts (two failures, then success); ns/attempt is
-// the figure to read. Tracing is off and the logger discards.
+// the figure to read. Tracing is off (except in "traced") and the
+// logger discards.
 func BenchmarkLoopPerAttempt(b *testing.B) {
 	tb := "Traceback (most recent call last):\n  File \"<cell-1>\", line 5, in <module>\n    print(mean([]))\n  File \"<cell-1>\", line 2, in mean\n    return sum(xs) / len(xs)\n           ~~~~~~~~^~~~~~~~~\nZeroDivisionError: division by zero\n"
 	failed := sandbox.CodeOutput{Success: false, Logs: strings.Repeat("computing step\n", 200), Stdout: strings.Repeat("computing step\n", 200),
@@ -41,6 +45,9 @@ func BenchmarkLoopPerAttempt(b *testing.B) {
 	}{
 		{"default", nil},
 		{"tests+budget", []refine.Option{refine.Tests("assert mean([]) == 0.0"), refine.TokenBudget(1_000_000)}},
+		// Spans created by the SDK and dropped (no processor): the cost of
+		// the loop span and one span per attempt.
+		{"traced", []refine.Option{observability.WithTracerProvider(sdktrace.NewTracerProvider())}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			loop := refine.New(gen, exec, append(tc.opts, quiet)...)
