@@ -43,7 +43,9 @@ type executeBody struct {
 // A failure of the code itself is Execution.Error with a nil error. The
 // errors are:
 //   - *recovery.InvalidInputError: empty code, a negative timeout, both a
-//     context and a language; nothing is sent;
+//     context and a language, a per-run variable (opts.Env) holding a
+//     quote, a backslash or a line break, which E2B's server would paste
+//     into Python source unescaped; nothing is sent;
 //   - *recovery.TimeoutError (Op "e2b execution", matches
 //     recovery.ErrTimeout): the execution ran past its timeout
 //     (opts.Timeout, else [WithTimeout], else 300 s); not retryable;
@@ -80,6 +82,12 @@ func (s *Sandbox) Execute(ctx context.Context, code string, opts ExecuteOptions)
 	}
 	if opts.Timeout < 0 {
 		return nil, mark(&recovery.InvalidInputError{Field: "timeout", Reason: fmt.Sprintf("%s is negative", opts.Timeout)})
+	}
+	for k, v := range opts.Env {
+		if strings.ContainsAny(k, unsafeEnvChars) || strings.ContainsAny(v, unsafeEnvChars) {
+			return nil, mark(&recovery.InvalidInputError{Field: "env", Reason: fmt.Sprintf(
+				"variable %q: E2B's code interpreter pastes per-run variables into Python source unescaped, so a quote, backslash or line break would break the run or change the value; set it on the sandbox (CreateParams.EnvVars) instead", k)})
+		}
 	}
 	lang := normalizeLanguage(opts.Language)
 	if opts.ContextID != "" && lang != "" {
@@ -175,6 +183,11 @@ func (s *Sandbox) syntheticError(dec *streamDecoder, contextID string, readErr e
 	}
 	return &InterruptedExecutionError{SandboxID: s.ID, Name: e.Name, Value: e.Value, Err: readErr, Partial: dec.exec}
 }
+
+// unsafeEnvChars are the characters a per-run variable cannot carry
+// through E2B's code interpreter, which writes os.environ['k'] = 'v' into
+// Python source as is.
+const unsafeEnvChars = "'\\\n\r"
 
 // streamError maps the failure of an execution request or stream.
 func (s *Sandbox) streamError(callerCtx, xctx context.Context, timeout time.Duration, err error, dec *streamDecoder, contextID string) error {

@@ -537,3 +537,31 @@ func hexOf(s string) string {
 }
 
 func sprintf(format string, v any) string { return fmt.Sprintf(format, v) }
+
+// TestPerRunEnvThatE2BWouldBreak: E2B's server pastes per-run variables
+// into Python source; the fake does what it does with a quote, and the
+// client refuses such values before sending.
+func TestPerRunEnvThatE2BWouldBreak(t *testing.T) {
+	srv := newFake(t)
+	c := newClient(t, srv, e2b.WithSecure(false))
+	sb := createSandbox(t, c)
+	_, lines := rawExecute(t, srv, sb.ID, `{"code":"1","env_vars":{"A":"it's"}}`, nil)
+	if len(lines) < 2 || lines[0]["name"] != "SyntaxError" || lines[len(lines)-1]["type"] != "end_of_execution" {
+		t.Fatalf("fake: %v", lines)
+	}
+	before := srv.Stats().Executes
+	for _, v := range []string{"it's", `C:\temp`, "two\nlines"} {
+		_, err := sb.Execute(ctxTimeout(t, 10*time.Second), "1", e2b.ExecuteOptions{RunOptions: sandbox.RunOptions{Env: map[string]string{"A": v}}})
+		var ie *recovery.InvalidInputError
+		if !errors.As(err, &ie) || ie.Field != "env" {
+			t.Fatalf("%q: %v", v, err)
+		}
+	}
+	if srv.Stats().Executes != before {
+		t.Fatal("a refused execution was sent")
+	}
+	ex, err := sb.Execute(ctxTimeout(t, 10*time.Second), "import os\nprint(os.environ['A'])", e2b.ExecuteOptions{RunOptions: sandbox.RunOptions{Env: map[string]string{"A": "plain value"}}})
+	if err != nil || ex.StdoutText() != "plain value\n" {
+		t.Fatalf("%v %+v", err, ex)
+	}
+}

@@ -572,6 +572,15 @@ func (s *Server) run(ctx context.Context, st *stream, k *kernel, code string, ru
 		return
 	}
 	k.loadEnv(token)
+	for key, v := range runEnv {
+		// E2B's server writes os.environ['key'] = 'value' into Python
+		// source as is.
+		if strings.ContainsAny(key+v, "'\n\r") {
+			st.write(map[string]any{"type": "error", "name": "SyntaxError", "value": "unterminated string literal (detected at line 1) (<unknown>, line 1)", "traceback": ""})
+			st.write(map[string]any{"type": "end_of_execution"})
+			return
+		}
+	}
 	k.count++
 	st.write(map[string]any{"type": "number_of_executions", "execution_count": k.count})
 	env := make(map[string]string, len(k.env)+len(runEnv))
