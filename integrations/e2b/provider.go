@@ -19,12 +19,17 @@ const ProviderName = "e2b"
 // reuse, rotation after the session max age and lazy creation.
 //
 // Each sandbox it creates gets its own code interpreter context, created
-// as soon as the sandbox answers (which is also the readiness check: a
-// 502 within the startup window is retried). Run executes in that context,
-// Reset restarts its kernel, Close kills the sandbox. A sandbox whose
-// setup fails is killed before Create returns, so nothing leaks.
+// as soon as the sandbox answers (a 502 within the startup window is
+// retried). Run executes in that context, with [RunMarkerEnv] set; Reset
+// kills the processes earlier runs started, removes what they added to
+// the working directory and restarts the kernel; Close kills the sandbox.
+// A sandbox whose setup fails is killed before Create returns, so nothing
+// leaks. sandbox.NewPool's default bound is the local CPU count; give a
+// pool over a Provider sandbox.MaxSandboxes([DefaultMaxSandboxes]), as
+// [NewCodeExecutionPrimitive] does.
 //
-// A Provider is safe for concurrent use.
+// A Provider is safe for concurrent use. Its String and Format, like the
+// sandboxes it returns, print no key or token.
 type Provider struct {
 	client *Client
 }
@@ -66,8 +71,10 @@ func (p Provider) Format(f fmt.State, verb rune) { formatRedacted(f, verb, p.Str
 
 // Create creates a sandbox (template, lifetime, env vars and metadata from
 // opts, else from the client's configuration; internet access only when
-// opts.AllowInternet), waits until its code interpreter answers and
-// creates the context its runs use.
+// opts.AllowInternet), waits until its code interpreter answers, creates
+// the context its runs use, records the entries of that context's working
+// directory (for Reset) and restarts it, so the first run starts on a
+// fresh kernel: E2B's creation time plus one execution and one restart.
 func (p *Provider) Create(ctx context.Context, opts sandbox.CreateOptions) (sandbox.Sandbox, error) {
 	sb, err := p.client.CreateSandbox(ctx, CreateParams{
 		Template:     opts.Template,
