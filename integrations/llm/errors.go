@@ -45,8 +45,8 @@ type TemperatureRejectedError struct {
 }
 
 func (e *TemperatureRejectedError) Error() string {
-	return fmt.Sprintf("llm: %s: the request sets a temperature, which API version %s rejects for every model (%s); leave Request.Temperature nil",
-		e.Provider, e.APIVersion, e.Model)
+	return fmt.Sprintf("llm: %s: model %s: Request.Temperature is set, but API version %s rejects temperature, top_p and top_k for every model; leave it nil (nothing was sent)",
+		e.Provider, e.Model, e.APIVersion)
 }
 
 // Is matches ErrTemperatureUnsupported.
