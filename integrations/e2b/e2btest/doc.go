@@ -17,9 +17,12 @@
 // context's lock), default python and javascript contexts from start-up
 // (javascript contexts run no code here), 500 text/plain "Failed to
 // create context: ..." for a language without a kernel, a restart that
-// resets the execution count and the working directory, and an execution
-// sent after a client went away mid-run that hangs with keepalives until
-// the context is restarted. The control plane checks the API key; the
+// resets the execution count and the working directory, synthetic error
+// lines (ContextRestarting; WebSocketError then UnexpectedEndOfExecution)
+// followed by end_of_execution when a kernel is lost, a SyntaxError for a
+// per-run variable holding a quote, and an execution sent after a client
+// went away mid-run that hangs with keepalives until the context is
+// restarted. The control plane checks the API key; the
 // code interpreter checks no access token but, as E2B's server does,
 // loads the sandbox's environment variables only when it was given the
 // right one (otherwise envd's 401 body becomes the environment).
