@@ -12,6 +12,12 @@
 // generator is a STAND-IN (fixed code: first wrong, then right), so its
 // spans show the loop, one span per attempt, and the executions under
 // them.
+//
+// With a chat model configured (ANTHROPIC_API_KEY, OPENAI_API_KEY, or
+// OPENAI_BASE_URL with REFINE_MODEL, as for examples/refine) it also runs
+// the loop on that model, and the scrape shows the GenAI metrics
+// (gen_ai_client_token_usage, gen_ai_client_operation_duration_seconds)
+// and the spans a "chat {model}" span per call.
 package main
 
 import (
@@ -37,8 +43,10 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	p "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/integrations/llm"
 	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/refine"
+	"github.com/ttadev/primitives/refine/llmgen"
 	"github.com/ttadev/primitives/sandbox"
 	"github.com/ttadev/primitives/sandbox/local"
 )
@@ -63,15 +71,22 @@ func run(ctx context.Context, w io.Writer, addr string, pretty, serve bool) erro
 		return err
 	}
 	defer t.Close()
-	fmt.Fprintf(w, "scrape endpoint: %s\n\nspans:\n", t.URL)
-	if err := workload(ctx, t.Option()); err != nil {
+	model, desc, err := modelFromEnv(t.Option())
+	if err != nil {
+		return err
+	}
+	if model == nil {
+		desc = "none configured (set ANTHROPIC_API_KEY, OPENAI_API_KEY, or OPENAI_BASE_URL and REFINE_MODEL to add a model's gen_ai_* metrics and chat spans)"
+	}
+	fmt.Fprintf(w, "scrape endpoint: %s\nchat model: %s\n\nspans:\n", t.URL, desc)
+	if err := workload(ctx, t.Option(), model); err != nil {
 		return err
 	}
 	text, err := scrape(ctx, t.URL)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nscrape of %s (code_execution_*, histogram buckets left out):\n%s", t.URL, text)
+	fmt.Fprintf(w, "\nscrape of %s (code_execution_* and gen_ai_*, histogram buckets left out):\n%s", t.URL, text)
 	if serve {
 		fmt.Fprintf(w, "\nserving %s until interrupted\n", t.URL)
 		<-ctx.Done()
@@ -142,8 +157,36 @@ func (t *telemetry) Close() error {
 	return errors.Join(t.srv.Shutdown(ctx), t.tp.Shutdown(ctx), t.mp.Shutdown(ctx))
 }
 
-// workload runs code executions and a refinement loop with telemetry.
-func workload(ctx context.Context, tel observability.Option) error {
+// modelFromEnv returns the chat model the environment selects, as
+// examples/refine does, or nil when none is configured.
+func modelFromEnv(tel observability.Option) (llm.Provider, string, error) {
+	model := os.Getenv("REFINE_MODEL")
+	switch {
+	case os.Getenv(llm.EnvAnthropicAPIKey) != "":
+		if model == "" {
+			model = "claude-sonnet-4-5"
+		}
+		p, err := llm.NewAnthropic(llm.WithModel(model), tel)
+		return p, "Anthropic, model " + model, err
+	case os.Getenv(llm.EnvOpenAIBaseURL) != "":
+		if model == "" {
+			return nil, "", fmt.Errorf("%s is set but REFINE_MODEL is not: set it to a model that server serves", llm.EnvOpenAIBaseURL)
+		}
+		p, err := llm.NewOpenAI(llm.WithModel(model), tel)
+		return p, "OpenAI-compatible server at " + os.Getenv(llm.EnvOpenAIBaseURL) + ", model " + model, err
+	case os.Getenv(llm.EnvOpenAIAPIKey) != "":
+		if model == "" {
+			model = "gpt-4.1-mini"
+		}
+		p, err := llm.NewOpenAI(llm.WithModel(model), tel)
+		return p, "OpenAI, model " + model, err
+	}
+	return nil, "", nil
+}
+
+// workload runs code executions and refinement loops with telemetry: one
+// on the stand-in generator, and one on model when it is not nil.
+func workload(ctx context.Context, tel observability.Option, model llm.Provider) error {
 	provider, err := local.New(tel)
 	if err != nil {
 		return err
@@ -172,12 +215,19 @@ func workload(ctx context.Context, tel observability.Option) error {
 		}
 		return refine.Generation{Code: "total = 6 * 7\nprint(total)"}, nil
 	})
-	_, err = refine.New(gen, exec, tel).Execute(ctx, "print 42")
+	if _, err := refine.New(gen, exec, tel).Execute(ctx, "print 42"); err != nil {
+		return err
+	}
+	if model == nil {
+		return nil
+	}
+	_, err = refine.New(llmgen.New(model), exec, tel).Execute(ctx,
+		"Print the first ten square numbers, one per line.")
 	return err
 }
 
-// scrape fetches the endpoint and keeps the code_execution_* lines, less
-// the histogram's buckets.
+// scrape fetches the endpoint and keeps the code_execution_* and gen_ai_*
+// lines, less the histograms' buckets.
 func scrape(ctx context.Context, url string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -196,7 +246,7 @@ func scrape(ctx context.Context, url string) (string, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		name := strings.TrimPrefix(strings.TrimPrefix(line, "# HELP "), "# TYPE ")
-		if strings.HasPrefix(name, "code_execution_") && !strings.HasPrefix(name, "code_execution_duration_seconds_bucket") {
+		if (strings.HasPrefix(name, "code_execution_") || strings.HasPrefix(name, "gen_ai_")) && !strings.Contains(name, "_bucket{") {
 			b.WriteString(line)
 			b.WriteByte('\n')
 		}

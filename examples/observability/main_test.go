@@ -5,11 +5,15 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ttadev/primitives/integrations/llm"
 )
 
 // syncBuffer is written by the span exporter and read by the test.
@@ -36,7 +40,7 @@ func TestScrape(t *testing.T) {
 	defer tel.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := workload(ctx, tel.Option()); err != nil {
+	if err := workload(ctx, tel.Option(), nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -85,8 +89,16 @@ func TestScrape(t *testing.T) {
 	}
 }
 
-// The command as main runs it.
+// noModel blanks every variable that selects a chat model.
+func noModel(t *testing.T) {
+	for _, v := range []string{llm.EnvAnthropicAPIKey, llm.EnvAnthropicBaseURL, llm.EnvOpenAIAPIKey, llm.EnvOpenAIBaseURL, "REFINE_MODEL"} {
+		t.Setenv(v, "")
+	}
+}
+
+// The command as main runs it, offline.
 func TestRun(t *testing.T) {
+	noModel(t)
 	var out syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -100,6 +112,58 @@ func TestRun(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "_bucket{") {
 		t.Error("the printed scrape has histogram buckets")
+	}
+	if !strings.Contains(out.String(), "chat model: none configured (set ANTHROPIC_API_KEY") || strings.Contains(out.String(), "gen_ai_client") {
+		t.Error("offline run: wrong model line or gen_ai metrics")
+	}
+}
+
+// With a model configured (here a loopback server speaking OpenAI's Chat
+// Completions API), the scrape shows the GenAI metrics and the spans a
+// chat span under the loop's attempt.
+func TestRunWithModel(t *testing.T) {
+	noModel(t)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/chat/completions" {
+			http.NotFound(w, r)
+			return
+		}
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1764552000,"model":"test-coder",`+
+			`"choices":[{"index":0,"message":{"role":"assistant","content":"`+"```python\\nfor i in range(1, 11):\\n    print(i * i)\\n```"+`"},"finish_reason":"stop"}],`+
+			`"usage":{"prompt_tokens":210,"completion_tokens":25,"total_tokens":235}}`)
+	}))
+	defer srv.Close()
+	t.Setenv(llm.EnvOpenAIBaseURL, srv.URL+"/v1")
+	t.Setenv("REFINE_MODEL", "test-coder")
+
+	var out syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := run(ctx, &out, "127.0.0.1:0", false, false); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d model calls", calls.Load())
+	}
+	text := out.String()
+	for _, want := range []string{
+		"chat model: OpenAI-compatible server at " + srv.URL + "/v1, model test-coder\n",
+		`"Name":"chat test-coder"`,
+		"# TYPE gen_ai_client_token_usage histogram\n",
+		"# TYPE gen_ai_client_operation_duration_seconds histogram\n",
+		"code_execution_requests_total{",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	// 210 input + 25 output tokens, one observation each.
+	m := regexp.MustCompile(`(?m)^gen_ai_client_token_usage_sum\{[^}]*gen_ai_token_type="input"[^}]*\} (\d+)$`).FindStringSubmatch(text)
+	if m == nil || m[1] != "210" {
+		t.Errorf("input token sum %v", m)
 	}
 }
 
