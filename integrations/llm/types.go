@@ -117,8 +117,9 @@ type Provider interface {
 //	})
 //	pipeline := primitives.Then(ask, extractCode)
 //
-// Prompt adds one function call and no allocation to the cost of p. It is
-// safe for concurrent use when build is. It panics when p or build is nil.
+// Prompt adds one indirect call and what build costs (about 75 ns in all
+// for a one-message request) to the cost of p. It is safe for concurrent
+// use when build is. It panics when p or build is nil.
 func Prompt[In any](p primitives.Primitive[Request, Response], build func(In) Request) primitives.Primitive[In, string] {
 	if primitives.IsNil(p) {
 		panic("llm: Prompt: primitive is nil")
