@@ -361,3 +361,29 @@ func TestConcurrentRuns(t *testing.T) {
 		}
 	}
 }
+
+// FromText extracts the code of a text reply; BaseInput's environment
+// reaches the execution.
+func TestFromTextAndBaseInput(t *testing.T) {
+	var replies []string
+	text := primitives.Func[refine.Request, string](func(_ context.Context, req refine.Request) (string, error) {
+		r := "Sure:\n```python\nimport os\nprint(os.environ['GREETING'], undefined)\n```"
+		if req.Attempt > 1 {
+			r = "Fixed:\n```python\nimport os\nprint(os.environ['GREETING'])\n```\nThat prints the greeting."
+		}
+		replies = append(replies, r)
+		return r, nil
+	})
+	loop := refine.New(refine.FromText(text), python(t),
+		refine.BaseInput(sandbox.CodeInput{Code: "ignored", Env: map[string]string{"GREETING": "hello"}}), quiet)
+	res, err := loop.Execute(ctxT(t), "greet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Attempts != 2 || res.Output.Logs != "hello\n" || res.Code != "import os\nprint(os.environ['GREETING'])" || len(replies) != 2 {
+		t.Fatalf("%+v", res)
+	}
+	if res.History[0].Reason != "NameError: name 'undefined' is not defined" {
+		t.Fatalf("history %+v", res.History)
+	}
+}
