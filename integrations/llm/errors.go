@@ -44,6 +44,7 @@ type TemperatureRejectedError struct {
 	APIVersion string
 }
 
+// Error names the model and the API version, and says nothing was sent.
 func (e *TemperatureRejectedError) Error() string {
 	return fmt.Sprintf("llm: %s: model %s: Request.Temperature is set, but API version %s rejects temperature, top_p and top_k for every model; leave it nil (nothing was sent)",
 		e.Provider, e.Model, e.APIVersion)
@@ -86,6 +87,8 @@ type APIError struct {
 	After time.Duration
 }
 
+// Error gives the provider, the status (or "error in stream"), the type,
+// the code, the message, the retry delay and the request id.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "llm: %s: ", e.Provider)
@@ -158,6 +161,7 @@ type ConnectionError struct {
 	Err      error
 }
 
+// Error gives the provider and the underlying failure.
 func (e *ConnectionError) Error() string {
 	return fmt.Sprintf("llm: %s: connection failed: %v", e.Provider, e.Err)
 }
@@ -180,6 +184,7 @@ type ResponseError struct {
 	Err      error
 }
 
+// Error gives the provider and what could not be understood.
 func (e *ResponseError) Error() string {
 	return fmt.Sprintf("llm: %s: unexpected response: %v", e.Provider, e.Err)
 }
@@ -199,6 +204,7 @@ type ConfigError struct {
 	Err      error
 }
 
+// Error gives the provider and what to set.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("llm: %s: %s", e.Provider, e.Reason)
 }

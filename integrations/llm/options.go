@@ -58,10 +58,12 @@ func (Option) ForOpenAI(seal.Token) {}
 
 type anthropicOnly func(*config)
 
+// ForAnthropic marks an Anthropic-only option.
 func (anthropicOnly) ForAnthropic(seal.Token) {}
 
 type openAIOnly func(*config)
 
+// ForOpenAI marks an OpenAI-only option.
 func (openAIOnly) ForOpenAI(seal.Token) {}
 
 // config is what the options set.

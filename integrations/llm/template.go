@@ -41,6 +41,8 @@ type templated[In any] struct {
 	tmpl *template.Template
 }
 
+// Execute renders the template, runs the model and returns the reply's
+// text.
 func (t *templated[In]) Execute(ctx context.Context, in In) (string, error) {
 	var b strings.Builder
 	if err := t.tmpl.Execute(&b, in); err != nil {

@@ -135,6 +135,7 @@ type prompt[In any] struct {
 	build func(In) Request
 }
 
+// Execute builds the request, runs the model and returns the reply's text.
 func (s *prompt[In]) Execute(ctx context.Context, in In) (string, error) {
 	resp, err := s.p.Execute(ctx, s.build(in))
 	if err != nil {
