@@ -151,5 +151,6 @@ type canceledError struct {
 
 // Error names the provider and the context's cause.
 func (e *canceledError) Error() string { return "llm: " + e.provider + ": " + e.err.Error() }
+
 // Unwrap returns the context's cause.
 func (e *canceledError) Unwrap() error { return e.err }
