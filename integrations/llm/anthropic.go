@@ -84,8 +84,15 @@ func NewAnthropic(opts ...AnthropicOption) (*Anthropic, error) {
 		option.WithMaxRetries(0),
 	}
 	if cfg.sdkSpans {
-		// Nil selects the global provider, as ours does.
-		ropts = append(ropts, option.WithTracerProvider(cfg.telemetry.TracerProvider))
+		// Nil selects the global provider, as ours does. The SDK's span
+		// carries the prompt and the reply only when ours does
+		// (WithContentCapture), whatever its environment variable says.
+		mode := option.OpenTelemetryContentModeMetadataOnly
+		if cfg.captureContent {
+			mode = option.OpenTelemetryContentModeContent
+		}
+		ropts = append(ropts, option.WithTracerProvider(cfg.telemetry.TracerProvider),
+			option.WithOpenTelemetryTracesContentMode(mode))
 	} else {
 		ropts = append(ropts, option.WithoutOpenTelemetry())
 	}

@@ -188,7 +188,8 @@ func WithContentCapture() Option {
 // WithSDKSpans keeps the span that the Anthropic SDK makes of each HTTP
 // call ("anthropic.messages.create", with the URL, the status and the
 // request id). It is then a child of this package's "chat <model>" span
-// and goes to the same tracer provider. It is off by default, so a call
+// and goes to the same tracer provider; it carries the prompt and the
+// reply only with WithContentCapture. It is off by default, so a call
 // makes exactly one span and its token counts are not reported twice.
 func WithSDKSpans() AnthropicOption {
 	return anthropicOnly(func(c *config) { c.sdkSpans = true })

@@ -209,7 +209,10 @@ func TestTelemetryAnthropicSDKSpan(t *testing.T) {
 		t.Fatalf("%d spans by default, want 1", n)
 	}
 
-	// WithSDKSpans: the SDK's span is a child of ours, on the same provider.
+	// WithSDKSpans: the SDK's span is a child of ours, on the same provider,
+	// and carries no content unless WithContentCapture is given, even when
+	// the SDK's own variable asks for it.
+	t.Setenv("ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE", "content")
 	sink = newSink(t)
 	p = newTestAnthropic(t, srv.URL, sink.option(), WithSDKSpans())
 	if _, err := p.Execute(context.Background(), userRequest("x")); err != nil {
@@ -232,6 +235,11 @@ func TestTelemetryAnthropicSDKSpan(t *testing.T) {
 	}
 	if sdk.Parent().SpanID() != ours.SpanContext().SpanID() || sdk.SpanContext().TraceID() != ours.SpanContext().TraceID() {
 		t.Fatalf("the SDK's span %q is not a child of %q", sdk.Name(), ours.Name())
+	}
+	for _, kv := range sdk.Attributes() {
+		if strings.Contains(kv.Value.Emit(), "Hello") || kv.Key == "gen_ai.input.messages" || kv.Key == "gen_ai.output.messages" {
+			t.Fatalf("the SDK's span carries content: %s", kv.Key)
+		}
 	}
 }
 
