@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/anthropics/anthropic-sdk-go/v2"
+	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -34,6 +36,18 @@ func TestGlobalTracerProviderOneSpanPerCall(t *testing.T) {
 	otel.SetTextMapPropagator(propagation.TraceContext{})
 
 	srv := newFakeServer(t, reply{body: anthropicMessageBody})
+
+	// The SDK left to itself makes a span through the global provider.
+	raw := anthropic.NewClient(aoption.WithoutEnvironmentDefaults(), aoption.WithBaseURL(srv.URL), aoption.WithAPIKey(testAnthropicKey))
+	if _, err := raw.Messages.New(context.Background(), anthropic.MessageNewParams{Model: "m", MaxTokens: 5,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("x"))}}); err != nil {
+		t.Fatal(err)
+	}
+	if spans := rec.Ended(); len(spans) != 1 || spans[0].Name() != "anthropic.messages.create" {
+		t.Fatalf("the raw SDK made %d spans, want its own one", len(spans))
+	}
+	rec.Reset()
+
 	p := newTestAnthropic(t, srv.URL)
 	if _, err := p.Execute(context.Background(), userRequest("x")); err != nil {
 		t.Fatal(err)
