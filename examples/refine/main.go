@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	primitives "github.com/ttadev/primitives"
 	"github.com/ttadev/primitives/integrations/codeexec"
 	"github.com/ttadev/primitives/integrations/llm"
 	"github.com/ttadev/primitives/observability"
@@ -136,8 +137,17 @@ func run(ctx context.Context, w io.Writer, logs *slog.Logger) error {
 	// Rate limits and dropped connections are retried around the model,
 	// so they cost no attempt; a failing program costs one.
 	resilient := recovery.Retry[llm.Request, llm.Response](model, recovery.MaxRetries(3), recovery.Exponential(), tel)
-	loop := refine.New(llmgen.New(resilient), exec,
-		refine.Tests(tests), refine.MaxAttempts(4), refine.TokenBudget(60_000), tel)
+	// The reply streams to w as the model writes it.
+	writer := llmgen.New(resilient, llmgen.OnDelta(func(_ int, delta string) { io.WriteString(w, delta) }))
+	// Around it, a step of our own says how the previous attempt failed.
+	gen := primitives.Func[refine.Request, refine.Generation](func(ctx context.Context, req refine.Request) (refine.Generation, error) {
+		if n := len(req.History); n > 0 {
+			fmt.Fprintf(w, "\n\n-- attempt %d failed: %s\n", req.History[n-1].Number, req.History[n-1].Reason)
+		}
+		fmt.Fprintf(w, "\n-- attempt %d: the model writes\n\n", req.Attempt)
+		return writer.Execute(ctx, req)
+	})
+	loop := refine.New(gen, exec, refine.Tests(tests), refine.MaxAttempts(4), refine.TokenBudget(60_000), tel)
 
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
@@ -145,25 +155,15 @@ func run(ctx context.Context, w io.Writer, logs *slog.Logger) error {
 	var exhausted *refine.ExhaustedError
 	switch {
 	case errors.As(err, &exhausted):
-		report(w, exhausted.History)
+		last := exhausted.History[len(exhausted.History)-1]
+		fmt.Fprintf(w, "\n\n-- attempt %d failed: %s\n\n", last.Number, last.Reason)
 		return err
 	case err != nil:
 		return err
 	}
-	report(w, res.History)
-	fmt.Fprintf(w, "attempt %d passed:\n\n%s\noutput:\n%s\n", res.Attempts, indent(res.Code), indent(res.Output.Logs))
+	fmt.Fprintf(w, "\n\n-- attempt %d passed; the program and its tests printed:\n\n%s\n", res.Attempts, indent(res.Output.Logs))
 	fmt.Fprintf(w, "attempts: %d, tokens: %d in, %d out\n", res.Attempts, res.Usage.InputTokens, res.Usage.OutputTokens)
 	return nil
-}
-
-// report prints the failed attempts.
-func report(w io.Writer, history []refine.Attempt) {
-	for _, a := range history {
-		fmt.Fprintf(w, "attempt %d failed: %s\n", a.Number, a.Reason)
-	}
-	if len(history) > 0 {
-		fmt.Fprintln(w)
-	}
 }
 
 func indent(s string) string {

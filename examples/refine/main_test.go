@@ -59,15 +59,41 @@ func newChatServer(t *testing.T, replies ...string) *chatServer {
 		s.bodies = append(s.bodies, body)
 		reply := s.replies[min(i, len(s.replies)-1)]
 		s.mu.Unlock()
-		resp := map[string]any{
-			"id": fmt.Sprintf("chatcmpl-%d", i+1), "object": "chat.completion", "created": 1764552000,
-			"model": body["model"], "system_fingerprint": "fp_test",
-			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
-				"message": map[string]any{"role": "assistant", "content": reply}}},
-			"usage": map[string]any{"prompt_tokens": 400 + 300*i, "completion_tokens": 120, "total_tokens": 520 + 300*i},
+		id, model := fmt.Sprintf("chatcmpl-%d", i+1), body["model"]
+		usage := map[string]any{"prompt_tokens": 400 + 300*i, "completion_tokens": 120, "total_tokens": 520 + 300*i}
+		if body["stream"] != true {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]any{
+				"id": id, "object": "chat.completion", "created": 1764552000, "model": model, "system_fingerprint": "fp_test",
+				"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
+					"message": map[string]any{"role": "assistant", "content": reply}}},
+				"usage": usage,
+			})
+			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(resp)
+		// Server-sent events, as the API streams: a role chunk, the text
+		// in pieces, the finish reason, the usage when asked for, [DONE].
+		w.Header().Set("Content-Type", "text/event-stream")
+		chunk := func(choices []any, usage any) {
+			b, _ := json.Marshal(map[string]any{"id": id, "object": "chat.completion.chunk", "created": 1764552000,
+				"model": model, "system_fingerprint": "fp_test", "choices": choices, "usage": usage})
+			fmt.Fprintf(w, "data: %s\n\n", b)
+			w.(http.Flusher).Flush()
+		}
+		delta := func(d map[string]any, finish any) []any {
+			return []any{map[string]any{"index": 0, "delta": d, "logprobs": nil, "finish_reason": finish}}
+		}
+		chunk(delta(map[string]any{"role": "assistant", "content": ""}, nil), nil)
+		for len(reply) > 0 {
+			n := min(len(reply), 40)
+			chunk(delta(map[string]any{"content": reply[:n]}, nil), nil)
+			reply = reply[n:]
+		}
+		chunk(delta(map[string]any{}, "stop"), nil)
+		if so, _ := body["stream_options"].(map[string]any); so["include_usage"] == true {
+			chunk([]any{}, usage)
+		}
+		fmt.Fprint(w, "data: [DONE]\n\n")
 	}))
 	t.Cleanup(s.Close)
 	return s
@@ -93,10 +119,11 @@ func checkConverged(t *testing.T, srv *chatServer, out string) {
 	t.Helper()
 	for _, want := range []string{
 		"model: OpenAI-compatible server at " + srv.URL + "/v1, model test-coder\n",
-		"attempt 1 failed: NameError: name 're' is not defined\n",
-		"attempt 2 passed:\n\n    import re\n",
-		"    all tests passed\n",
-		"attempts: 2, tokens: 1100 in, 240 out\n",
+		"\n-- attempt 1: the model writes\n\nHere is the function:\n\n```python\ndef parse_duration(s):\n",
+		"\n\n-- attempt 1 failed: NameError: name 're' is not defined\n",
+		"\n-- attempt 2: the model writes\n\nThe module re was not imported. Corrected program:\n",
+		"\n\n-- attempt 2 passed; the program and its tests printed:\n\n    all tests passed\n\n",
+		"attempts: 2, tokens: 1100 in, 240 out",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -106,8 +133,8 @@ func checkConverged(t *testing.T, srv *chatServer, out string) {
 	if len(reqs) != 2 {
 		t.Fatalf("%d requests; want 2", len(reqs))
 	}
-	if reqs[0]["model"] != "test-coder" {
-		t.Fatalf("model %v", reqs[0]["model"])
+	if reqs[0]["model"] != "test-coder" || reqs[0]["stream"] != true {
+		t.Fatalf("model %v, stream %v", reqs[0]["model"], reqs[0]["stream"])
 	}
 	// The second prompt carries the first attempt's code as the model's
 	// message and its traceback as the user's answer.

@@ -58,13 +58,25 @@ func MaxTokens(n int) Option {
 	return option(func(g *Generator) { g.maxTokens = n })
 }
 
+// OnDelta streams each reply: f is called with the attempt's number and
+// each piece of text as it arrives (llm.Request.OnDelta), from the
+// goroutine that runs the loop. A slow local model then shows its
+// progress. A nil f panics.
+func OnDelta(f func(attempt int, delta string)) Option {
+	if f == nil {
+		panic("llmgen: OnDelta: function is nil")
+	}
+	return option(func(g *Generator) { g.onDelta = f })
+}
+
 // Generator is a refine generator on a chat model, built by [New]. It is
-// safe for concurrent use when the model is.
+// safe for concurrent use when the model (and the OnDelta function) is.
 type Generator struct {
 	model     primitives.Primitive[llm.Request, llm.Response]
 	system    string
 	modelName string
 	maxTokens int
+	onDelta   func(attempt int, delta string)
 }
 
 var _ primitives.Primitive[refine.Request, refine.Generation] = (*Generator)(nil)
@@ -141,5 +153,10 @@ func (g *Generator) Request(req refine.Request) llm.Request {
 	if req.TokensLeft > 0 && req.TokensLeft < int64(maxTokens) {
 		maxTokens = int(req.TokensLeft)
 	}
-	return llm.Request{System: g.system, Messages: msgs, Model: g.modelName, MaxTokens: maxTokens}
+	r := llm.Request{System: g.system, Messages: msgs, Model: g.modelName, MaxTokens: maxTokens}
+	if f := g.onDelta; f != nil {
+		n := req.Attempt
+		r.OnDelta = func(delta string) { f(n, delta) }
+	}
+	return r
 }

@@ -2,6 +2,8 @@ package llmgen_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -121,6 +123,7 @@ func TestConstructionPanics(t *testing.T) {
 		func() { llmgen.New(nil) },
 		func() { llmgen.New(&chat{}, nil) },
 		func() { llmgen.MaxTokens(0) },
+		func() { llmgen.OnDelta(nil) },
 	} {
 		func() {
 			defer func() {
@@ -130,5 +133,26 @@ func TestConstructionPanics(t *testing.T) {
 			}()
 			f()
 		}()
+	}
+}
+
+func TestOnDelta(t *testing.T) {
+	model := primitives.Func[llm.Request, llm.Response](func(_ context.Context, req llm.Request) (llm.Response, error) {
+		if req.OnDelta == nil {
+			return llm.Response{}, errors.New("not streaming")
+		}
+		for _, d := range []string{"```python\n", "print(1)\n", "```"} {
+			req.OnDelta(d)
+		}
+		return llm.Response{Text: "```python\nprint(1)\n```"}, nil
+	})
+	var got []string
+	g := llmgen.New(model, llmgen.OnDelta(func(attempt int, delta string) { got = append(got, fmt.Sprint(attempt, ":", delta)) }))
+	gen, err := g.Execute(context.Background(), refine.Request{Requirement: "x", Attempt: 3})
+	if err != nil || gen.Code != "print(1)" {
+		t.Fatalf("%+v %v", gen, err)
+	}
+	if strings.Join(got, "|") != "3:```python\n|3:print(1)\n|3:```" {
+		t.Fatalf("deltas %q", got)
 	}
 }
