@@ -20,4 +20,27 @@ const (
 	// AttrRefinementStop says why a loop ended without working code:
 	// "max_attempts" or "token_budget", on the loop span.
 	AttrRefinementStop = "refinement.stop"
+
+	// MetricRefinementRuns counts finished runs of a loop by
+	// AttrRefinementOutcome (as a Prometheus scrape shows the name).
+	MetricRefinementRuns = "refinement_runs_total"
+	// MetricRefinementAttempts is the histogram of the attempts a run
+	// used, by AttrRefinementOutcome.
+	MetricRefinementAttempts = "refinement_attempts"
+	// AttrRefinementOutcome is how a run ended: see the
+	// RefinementOutcome* values.
+	AttrRefinementOutcome = "refinement.outcome"
+)
+
+// Values of AttrRefinementOutcome.
+const (
+	// RefinementOutcomeSuccess: an attempt passed.
+	RefinementOutcomeSuccess = "success"
+	// RefinementOutcomeMaxAttempts: every attempt failed.
+	RefinementOutcomeMaxAttempts = "max_attempts"
+	// RefinementOutcomeTokenBudget: the token budget ran out first.
+	RefinementOutcomeTokenBudget = "token_budget"
+	// RefinementOutcomeError: a Go error from the generator, executor or
+	// validator, or the caller's context, ended the run.
+	RefinementOutcomeError = "error"
 )

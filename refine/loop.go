@@ -119,7 +119,8 @@ type run struct {
 	attempt  trace.Span // the current attempt's span
 	history  []Attempt
 	usage    Usage
-	n        int
+	n        int // the current attempt's number
+	started  int // attempts started (a done context stops one from starting)
 	stop     Stop
 	finished bool
 }
@@ -130,6 +131,7 @@ func (r *run) loop(ctx context.Context, requirement string) (Result, error) {
 		if err := cause(ctx); err != nil {
 			return Result{}, err
 		}
+		r.started = r.n
 		actx := ctx
 		if r.span != nil {
 			actx, r.attempt = l.telemetry.StartSpan(ctx, observability.Indexed(observability.SpanRefinementIteration, r.n),
@@ -238,13 +240,14 @@ func (r *run) endAttempt(att Attempt, err error) {
 	observability.End(span, err)
 }
 
-// finish ends the loop's span and writes the log record.
+// finish ends the loop's span, records the metrics and writes the log
+// record.
 func (r *run) finish(ctx context.Context, res Result, err error, start time.Time) {
 	r.finished = true
 	if r.span != nil {
 		attrs := []attribute.KeyValue{
 			attribute.Bool(observability.AttrSuccess, err == nil),
-			attribute.Int(observability.AttrRefinementIterations, r.n),
+			attribute.Int(observability.AttrRefinementIterations, r.started),
 			attribute.Int64(observability.AttrRefinementTokens, r.usage.Total()),
 		}
 		if r.stop != "" {
@@ -253,6 +256,7 @@ func (r *run) finish(ctx context.Context, res Result, err error, start time.Time
 		r.span.SetAttributes(attrs...)
 		observability.End(r.span, err)
 	}
+	r.record(ctx, err)
 	logger := r.l.telemetry.Log()
 	level := slog.LevelInfo
 	if err != nil {
@@ -263,7 +267,7 @@ func (r *run) finish(ctx context.Context, res Result, err error, start time.Time
 	}
 	attrs := []slog.Attr{
 		slog.Bool(observability.AttrSuccess, err == nil),
-		slog.Int(observability.AttrRefinementIterations, r.n),
+		slog.Int(observability.AttrRefinementIterations, r.started),
 		slog.Int64(observability.AttrRefinementTokens, r.usage.Total()),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 	}

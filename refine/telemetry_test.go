@@ -3,12 +3,15 @@ package refine_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
@@ -141,4 +144,55 @@ func names(spans []sdktrace.ReadOnlySpan) []string {
 		n = append(n, s.Name())
 	}
 	return n
+}
+
+func TestMetrics(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	tel := observability.WithMeterProvider(mp)
+	exec := python(t)
+	ctx := ctxT(t)
+	if _, err := refine.New(codes("1/0", "print(1)"), exec, tel, quiet).Execute(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refine.New(codes("1/0"), exec, refine.MaxAttempts(2), tel, quiet).Execute(ctx, "x"); err == nil {
+		t.Fatal("no error")
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := refine.New(codes("print(1)"), exec, tel, quiet).Execute(done, "x"); err == nil {
+		t.Fatal("no error")
+	}
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	runs, attempts := map[string]int64{}, map[string][2]int64{} // outcome -> count; outcome -> {observations, sum}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch data := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				if m.Name == observability.MetricRefinementRuns {
+					for _, dp := range data.DataPoints {
+						o, _ := dp.Attributes.Value(observability.AttrRefinementOutcome)
+						runs[o.AsString()] += dp.Value
+					}
+				}
+			case metricdata.Histogram[int64]:
+				if m.Name == observability.MetricRefinementAttempts {
+					for _, dp := range data.DataPoints {
+						o, _ := dp.Attributes.Value(observability.AttrRefinementOutcome)
+						attempts[o.AsString()] = [2]int64{int64(dp.Count), dp.Sum}
+					}
+				}
+			}
+		}
+	}
+	if fmt.Sprint(runs) != "map[error:1 max_attempts:1 success:1]" {
+		t.Fatalf("runs %v", runs)
+	}
+	if fmt.Sprint(attempts) != "map[error:[1 0] max_attempts:[1 2] success:[1 2]]" {
+		t.Fatalf("attempts %v", attempts)
+	}
 }

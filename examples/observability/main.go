@@ -2,7 +2,8 @@
 // stdout (OpenTelemetry's stdout exporter) and metrics on a Prometheus
 // scrape endpoint on loopback, with TTA.dev's metric names
 // (code_execution_requests_total, code_execution_success_total,
-// code_execution_error_total, code_execution_duration_seconds).
+// code_execution_error_total, code_execution_duration_seconds) and the
+// refinement loop's (refinement_runs_total, refinement_attempts).
 //
 //	go run ./examples/observability              # run, print the spans and one scrape, exit
 //	go run ./examples/observability -serve       # then keep serving http://127.0.0.1:9464/metrics until Ctrl-C
@@ -86,7 +87,7 @@ func run(ctx context.Context, w io.Writer, addr string, pretty, serve bool) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nscrape of %s (code_execution_* and gen_ai_*, histogram buckets left out):\n%s", t.URL, text)
+	fmt.Fprintf(w, "\nscrape of %s (code_execution_*, refinement_*, gen_ai_*; histogram buckets left out):\n%s", t.URL, text)
 	if serve {
 		fmt.Fprintf(w, "\nserving %s until interrupted\n", t.URL)
 		<-ctx.Done()
@@ -226,8 +227,8 @@ func workload(ctx context.Context, tel observability.Option, model llm.Provider)
 	return err
 }
 
-// scrape fetches the endpoint and keeps the code_execution_* and gen_ai_*
-// lines, less the histograms' buckets.
+// scrape fetches the endpoint and keeps the code_execution_*,
+// refinement_* and gen_ai_* lines, less the histograms' buckets.
 func scrape(ctx context.Context, url string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -246,7 +247,8 @@ func scrape(ctx context.Context, url string) (string, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		name := strings.TrimPrefix(strings.TrimPrefix(line, "# HELP "), "# TYPE ")
-		if (strings.HasPrefix(name, "code_execution_") || strings.HasPrefix(name, "gen_ai_")) && !strings.Contains(name, "_bucket{") {
+		if (strings.HasPrefix(name, "code_execution_") || strings.HasPrefix(name, "refinement_") || strings.HasPrefix(name, "gen_ai_")) &&
+			!strings.Contains(name, "_bucket{") {
 			b.WriteString(line)
 			b.WriteByte('\n')
 		}
