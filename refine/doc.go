@@ -41,7 +41,9 @@
 //   - Telemetry costs nothing when it is off. With a tracer provider the
 //     loop runs in a "refinement" span with one "refinement.iteration_<n>"
 //     child per attempt; the generator's and executor's own spans nest
-//     under the attempt's.
+//     under the attempt's. Each finished run adds to the metrics
+//     refinement_runs_total and refinement_attempts (by
+//     refinement.outcome) and writes one log record.
 //   - A panic in the generator, executor or validator runs on the caller's
 //     goroutine and propagates unchanged; it is not an attempt and is
 //     never retried. The open spans are ended (status Error) as it
