@@ -50,7 +50,10 @@ func (l *Lease) Info() SandboxInfo {
 // returns an error other than an *UnsupportedLanguageError, the lease is
 // marked broken and its sandbox will be closed on release. A ctx that has
 // already ended gives its error without touching the sandbox, which stays
-// usable.
+// usable. When a streaming callback of opts (or the backend) panics, the
+// lease is discarded — its sandbox closed and its slot given back to the
+// pool — before the panic goes on, so no panic can take the pool's bound
+// with it.
 func (l *Lease) Run(ctx context.Context, code string, opts RunOptions) (*Execution, error) {
 	if l.done.Load() {
 		return nil, ErrReleased
@@ -58,7 +61,14 @@ func (l *Lease) Run(ctx context.Context, code string, opts RunOptions) (*Executi
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
+	returned := false
+	defer func() {
+		if !returned {
+			l.Discard()
+		}
+	}()
 	exec, err := l.m.sb.Run(ctx, code, opts)
+	returned = true
 	if err != nil {
 		var lang *UnsupportedLanguageError
 		if !errors.As(err, &lang) {

@@ -47,3 +47,63 @@ func TestPartialOutputReachesTheCallerWithTheError(t *testing.T) {
 		})
 	}
 }
+
+// TestPanickingCallbackDoesNotLeakTheLease: a panic in OnStdout or
+// OnResult propagates to the caller, and the pool's only slot comes back,
+// so the next call is served (by a fresh sandbox: the old one is dead).
+func TestPanickingCallbackDoesNotLeakTheLease(t *testing.T) {
+	pool := sandbox.NewPool(sharedProvider(t), sandbox.MaxSandboxes(1))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		pool.Close(ctx)
+	})
+	boom := func() { panic("callback failed") }
+	for _, tc := range []struct {
+		code string
+		opts sandbox.RunOptions
+	}{
+		{"print('x')", sandbox.RunOptions{OnStdout: func(sandbox.OutputMessage) { boom() }}},
+		{"42", sandbox.RunOptions{OnResult: func(sandbox.Result) { boom() }}},
+		{"raise ValueError('v')", sandbox.RunOptions{OnError: func(sandbox.ExecutionError) { boom() }}},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != "callback failed" {
+					t.Fatalf("recovered %v, want the callback's panic", r)
+				}
+			}()
+			pool.Run(context.Background(), tc.code, tc.opts)
+			t.Fatal("Run returned instead of panicking")
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		exec, _, err := pool.Run(ctx, "6*7", sandbox.RunOptions{})
+		cancel()
+		if err != nil || exec.Text() != "42" {
+			t.Fatalf("the next call after a panicking callback: %v %+v (pool %+v)", err, exec, pool.Stats())
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); pool.Stats().InUse != 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // the last sandbox is being given back
+	}
+	if s := pool.Stats(); s.InUse != 0 || s.Discarded != 3 {
+		t.Fatalf("pool after three panics: %+v, want nothing in use and three sandboxes discarded", s)
+	}
+}
+
+// TestSandboxDiesWhenItsCallbackPanics: used directly, a sandbox whose
+// callback panicked mid-run is dead rather than out of step with its
+// worker.
+func TestSandboxDiesWhenItsCallbackPanics(t *testing.T) {
+	s := newSandbox(t, sharedProvider(t), sandbox.CreateOptions{})
+	pids := processTree(s.child.cmd.Process.Pid)
+	func() {
+		defer func() { recover() }()
+		s.Run(context.Background(), "print('a', flush=True)\nprint('b')\n7", sandbox.RunOptions{OnStdout: func(sandbox.OutputMessage) { panic("x") }})
+	}()
+	var crash *sandbox.CrashError
+	if _, err := s.Run(context.Background(), "1", sandbox.RunOptions{}); !errors.As(err, &crash) {
+		t.Fatalf("run after a panicking callback: %v, want a *CrashError", err)
+	}
+	assertGone(t, pids)
+}

@@ -315,7 +315,9 @@ func (s *Sandbox) Isolation() Isolation { return s.iso }
 // *recovery.TimeoutError (matching recovery.ErrTimeout and
 // context.DeadlineExceeded); if ctx is cancelled it returns ctx.Err(). If
 // the worker dies (os._exit, a fatal signal) Run returns a
-// *sandbox.CrashError. Invalid UTF-8 in code is replaced by U+FFFD.
+// *sandbox.CrashError. Invalid UTF-8 in code is replaced by U+FFFD. If a
+// callback of opts panics, the sandbox is killed (later runs fail with a
+// *sandbox.CrashError) and the panic propagates to the caller of Run.
 func (s *Sandbox) Run(ctx context.Context, code string, opts sandbox.RunOptions) (*sandbox.Execution, error) {
 	if lang := strings.ToLower(strings.TrimSpace(opts.Language)); lang != "" && lang != sandbox.LanguagePython {
 		return nil, &sandbox.UnsupportedLanguageError{Language: opts.Language, Supported: []string{sandbox.LanguagePython}}
@@ -329,7 +331,19 @@ func (s *Sandbox) Run(ctx context.Context, code string, opts sandbox.RunOptions)
 		return nil, err
 	}
 	timeout := effectiveTimeout(ctx, opts.Timeout, s.p.cfg.timeout)
-	return s.roundTrip(ctx, command{Op: "run", Code: code, Env: opts.Env, Nonce: newNonce()}, &opts, timeout)
+	returned := false
+	defer func() {
+		if !returned {
+			// A streaming callback panicked in the middle of the run: the
+			// worker's output is half read, so the sandbox cannot serve
+			// another run. Kill it; the panic goes on.
+			s.markDead("a streaming callback panicked during a run")
+			s.teardown()
+		}
+	}()
+	exec, err := s.roundTrip(ctx, command{Op: "run", Code: code, Env: opts.Env, Nonce: newNonce()}, &opts, timeout)
+	returned = true
+	return exec, err
 }
 
 // Reset discards the worker's variables and imports-by-name (a fresh
