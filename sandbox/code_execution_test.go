@@ -177,7 +177,9 @@ func TestCodeExecutionTruncatesEveryOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	marker := func(n string) string { return "\n... [output truncated: " + n + " characters omitted]" }
+	marker := func(n string) string {
+		return "\n... [output truncated: " + n + " characters omitted by the primitive (limit 25 characters)]"
+	}
 	checks := map[string][2]string{
 		"stdout":    {out.Stdout, strings.Repeat("é", 25) + marker("5")},
 		"stderr":    {out.Stderr, "err"},

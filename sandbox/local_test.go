@@ -119,12 +119,12 @@ func TestLocalTruncation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLogs := strings.Repeat("é", 10_000) + "\n... [output truncated: 40001 characters omitted]"
+	wantLogs := strings.Repeat("é", 10_000) + "\n... [output truncated: 40001 characters omitted by the primitive (limit 10000 characters)]"
 	if !out.Truncated || out.Logs != wantLogs || out.Stdout != wantLogs {
 		t.Fatalf("logs: truncated=%v, %d bytes, tail %q", out.Truncated, len(out.Logs), out.Logs[max(0, len(out.Logs)-80):])
 	}
 	// The repr of the last expression is 20,002 characters: quotes around 20,000 x.
-	if want := "'" + strings.Repeat("x", 9_999) + "\n... [output truncated: 10002 characters omitted]"; out.Text() != want {
+	if want := "'" + strings.Repeat("x", 9_999) + "\n... [output truncated: 10002 characters omitted by the primitive (limit 10000 characters)]"; out.Text() != want {
 		t.Fatalf("result text tail %q", out.Text()[max(0, len(out.Text())-80):])
 	}
 }

@@ -6,9 +6,32 @@ import (
 	"unicode/utf8"
 )
 
-// truncationMarker starts the note appended to a cut output; the number of
-// characters left out and "]" follow.
+// truncationMarker starts the note appended to a cut output, whichever
+// layer cut it; what was left out, the layer and its limit follow:
+// "\n... [output truncated: 5 characters omitted by the primitive (limit
+// 25 characters)]", "... 120 bytes omitted by the sandbox (limit 1048576
+// bytes)]".
 const truncationMarker = "\n... [output truncated: "
+
+// backendNoteInfix names the backend as the layer that dropped output.
+const backendNoteInfix = " omitted by the sandbox ("
+
+// BackendTruncationNote returns the note a backend appends where it dropped
+// output past its own limit, e.g. BackendTruncationNote("120 bytes",
+// "limit 1048576 bytes"). It has the primitive's format, and the
+// primitive sets CodeOutput.Truncated when a text it returns contains it,
+// so there is one truncation story whichever layer cut. Code that prints
+// such a note itself makes its output look truncated. It is a pure
+// function, safe for concurrent use.
+func BackendTruncationNote(omitted, limit string) string {
+	return truncationMarker + omitted + backendNoteInfix + limit + ")]\n"
+}
+
+// hasBackendNote reports whether s contains a backend's truncation note.
+func hasBackendNote(s string) bool {
+	i := strings.Index(s, truncationMarker)
+	return i >= 0 && strings.Contains(s[i:], backendNoteInfix)
+}
 
 // boundedText accumulates text up to max characters (Unicode code points,
 // an invalid byte counting as one) and counts the characters beyond it
@@ -20,6 +43,7 @@ type boundedText struct {
 	first   string
 	b       strings.Builder
 	parts   int
+	backend bool // a backend's note was seen: it dropped output
 }
 
 func newBoundedText(max int) boundedText { return boundedText{max: max} }
@@ -28,6 +52,9 @@ func newBoundedText(max int) boundedText { return boundedText{max: max} }
 func (t *boundedText) add(s string) {
 	if s == "" {
 		return
+	}
+	if !t.backend && hasBackendNote(s) {
+		t.backend = true
 	}
 	room := t.max - t.kept
 	if room <= 0 {
@@ -62,8 +89,8 @@ func (t *boundedText) write(s string) {
 	t.parts++
 }
 
-// truncated reports whether anything was left out.
-func (t *boundedText) truncated() bool { return t.omitted > 0 }
+// truncated reports whether anything was left out, here or by the backend.
+func (t *boundedText) truncated() bool { return t.omitted > 0 || t.backend }
 
 // String returns the kept text, followed by the truncation marker when
 // something was left out.
@@ -75,7 +102,7 @@ func (t *boundedText) String() string {
 	if t.omitted == 0 {
 		return s
 	}
-	return s + truncationMarker + strconv.Itoa(t.omitted) + " characters omitted]"
+	return s + truncationMarker + strconv.Itoa(t.omitted) + " characters omitted by the primitive (limit " + strconv.Itoa(t.max) + " characters)]"
 }
 
 // byteIndexOfRune returns the byte offset of the n-th character of s (or
@@ -91,10 +118,10 @@ func byteIndexOfRune(s string, n int) int {
 }
 
 // truncate cuts s to max characters with the marker; it reports whether it
-// cut anything.
+// or the backend (see [BackendTruncationNote]) cut anything.
 func truncate(s string, max int) (string, bool) {
 	if len(s) <= max {
-		return s, false
+		return s, hasBackendNote(s)
 	}
 	t := newBoundedText(max)
 	t.add(s)

@@ -155,11 +155,11 @@ func (c *collector) finish() {
 			c.emit(s, rest)
 		}
 		if c.dropped[s] > 0 {
-			c.add(s, fmt.Sprintf("\n[output truncated: %d bytes dropped after the sandbox's limit of %d bytes]\n", c.dropped[s], c.max))
+			c.add(s, sandbox.BackendTruncationNote(fmt.Sprintf("%d bytes", c.dropped[s]), fmt.Sprintf("limit %d bytes of output", c.max)))
 		}
 	}
 	if c.droppedResults > 0 {
-		c.add(streamStderr, fmt.Sprintf("\n[results truncated: %d results dropped after the sandbox's limit of %d bytes]\n", c.droppedResults, c.max))
+		c.add(streamStderr, sandbox.BackendTruncationNote(fmt.Sprintf("%d results", c.droppedResults), fmt.Sprintf("limit %d bytes of results", c.max)))
 		c.droppedResults = 0
 	}
 }

@@ -34,7 +34,7 @@ func TestCollectorUTF8AndTruncation(t *testing.T) {
 	c.feed(streamStderr, c.mark)
 	c.finish()
 	got := c.exec.StderrText()
-	if !strings.HasPrefix(got, "ééééé\n[output truncated: 4 bytes dropped") {
+	if !strings.HasPrefix(got, "ééééé\n... [output truncated: 4 bytes omitted by the sandbox (limit 10 bytes of output)]") {
 		t.Fatalf("stderr = %q", got)
 	}
 	if streamed.String() != got {

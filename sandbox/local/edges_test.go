@@ -107,3 +107,36 @@ func TestSandboxDiesWhenItsCallbackPanics(t *testing.T) {
 	}
 	assertGone(t, pids)
 }
+
+// TestOneTruncationStory: output dropped by the sandbox's byte limit (a
+// stream, a result's repr, an error's value) sets CodeOutput.Truncated as
+// the primitive's own character limit does, and each note says which
+// layer cut and at what limit.
+func TestOneTruncationStory(t *testing.T) {
+	p := newProvider(t, WithMaxOutputBytes(1000))
+	ce := sandbox.NewCodeExecution(p, sandbox.WithMaxOutputSize(100_000))
+	t.Cleanup(func() { ce.Close(context.Background()) })
+	const sandboxNote = " omitted by the sandbox (limit "
+	for _, tc := range []struct {
+		code  string
+		field func(sandbox.CodeOutput) string
+	}{
+		{"print('x' * 5000)", func(o sandbox.CodeOutput) string { return o.Stdout }},
+		{"'r' * 5000", func(o sandbox.CodeOutput) string { return o.Text() }},
+		{"raise ValueError('v' * 5000)", func(o sandbox.CodeOutput) string { return o.ErrorValue }},
+	} {
+		out, err := ce.Execute(context.Background(), sandbox.CodeInput{Code: tc.code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tc.field(out); !out.Truncated || !strings.Contains(got, "\n... [output truncated: ") || !strings.Contains(got, sandboxNote) {
+			t.Fatalf("%s: truncated=%v, tail %q", tc.code, out.Truncated, got[max(0, len(got)-100):])
+		}
+	}
+	small := sandbox.NewCodeExecution(p, sandbox.WithMaxOutputSize(10))
+	t.Cleanup(func() { small.Close(context.Background()) })
+	out, err := small.Execute(context.Background(), sandbox.CodeInput{Code: "print('y' * 50)"})
+	if err != nil || !out.Truncated || !strings.HasSuffix(out.Stdout, "[output truncated: 41 characters omitted by the primitive (limit 10 characters)]") {
+		t.Fatalf("primitive's cut: %v %+v", err, out)
+	}
+}

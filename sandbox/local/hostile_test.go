@@ -98,7 +98,7 @@ func TestHostileHugeLineWithoutNewline(t *testing.T) {
 	if !strings.HasPrefix(out, strings.Repeat("y", 1000)) || len(out) > DefaultMaxOutputBytes+200 {
 		t.Fatalf("kept %d bytes", len(out))
 	}
-	if !strings.Contains(out, "[output truncated: 2000000 bytes dropped") && !strings.Contains(out, "[output truncated: 1951424 bytes dropped") {
+	if !strings.Contains(out, "[output truncated: 2000000 bytes omitted by the sandbox") && !strings.Contains(out, "[output truncated: 1951424 bytes omitted by the sandbox") {
 		t.Fatalf("truncation notice: %q", out[len(out)-120:])
 	}
 	if ex.Text() != "'done'" {

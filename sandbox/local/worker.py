@@ -93,8 +93,9 @@ def _write_all(fd, data):
 
 
 def _clip(s):
+    # The note has the format of sandbox.BackendTruncationNote.
     if len(s) > _MAX:
-        return s[:_MAX] + "\n[truncated]"
+        return s[:_MAX] + "\n... [output truncated: %d characters omitted by the sandbox (limit %d characters)]\n" % (len(s) - _MAX, _MAX)
     return s
 
 
