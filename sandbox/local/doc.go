@@ -19,10 +19,24 @@
 // No external binary is needed. Create re-executes the running program
 // (/proc/self/exe) with a marker as argv[0], in new namespaces. This
 // package's init function recognises the marker and hands control to the
-// sandbox init before the rest of the program runs (packages imported by
-// this one are initialised first; main never runs in the child). Any
-// program or test binary that imports this package therefore works
-// without extra code. The sandbox init stays as process 1 of the
+// sandbox init before the rest of the program runs (main never runs in
+// the child). Any program or test binary that imports this package
+// therefore works without extra code.
+//
+// The program's other package init functions do run in the child, but
+// not against the host: an internal package that imports nothing is,
+// by the language's initialisation order, initialised before every
+// package that can make a system call, and it builds the sandbox's root
+// file system and pivots into it (from a plan the host sent), and closes
+// inherited descriptors, before any of them runs. The network namespace
+// exists from the start. So an init function that writes a file or opens
+// a socket acts inside the sandbox. Limits: at the "none" level (no mount
+// namespace) and with CreateOptions.AllowInternet (no network namespace)
+// init functions see the host's file system or network respectively; C
+// constructors of cgo packages run before any Go code and are not
+// covered; the init functions still run before the capability drop,
+// Landlock and seccomp, with the privileges of root in the sandbox's user
+// namespace. The sandbox init stays as process 1 of the
 // sandbox, reaps orphans and forwards interrupts, and starts the Python
 // worker as its only child; when the worker exits, the init exits and the
 // kernel kills every process left in the sandbox.

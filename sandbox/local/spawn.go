@@ -86,7 +86,8 @@ func startChild(p plan, cfg initproc.Config, netns bool) (*child, error) {
 	errR, errW, err3 := pipe()
 	cmdR, cmdW, err4 := pipe()
 	evR, evW, err5 := pipe()
-	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+	planR, planW, err6 := pipe()
+	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
 		closeAll()
 		return nil, fmt.Errorf("local: pipes: %w", err)
 	}
@@ -101,6 +102,17 @@ func startChild(p plan, cfg initproc.Config, netns bool) (*child, error) {
 		return nil, err
 	}
 	cfgW.Close()
+	// The mount plan, executed before any other package of the program is
+	// initialised in the child (see package earlyinit).
+	plan, err := initproc.MountPlan(&cfg)
+	if err == nil && len(plan) > 0 {
+		_, err = planW.Write(plan) // a few KiB: within the pipe buffer
+	}
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("local: mount plan: %w", err)
+	}
+	planW.Close()
 
 	flags := p.cloneflags
 	if netns {
@@ -117,7 +129,7 @@ func startChild(p plan, cfg initproc.Config, netns bool) (*child, error) {
 		Path:        "/proc/self/exe",
 		Args:        []string{initproc.Marker},
 		Env:         []string{}, // nothing from the host environment
-		ExtraFiles:  []*os.File{cfgR, outW, errW, cmdR, evW},
+		ExtraFiles:  []*os.File{cfgR, outW, errW, cmdR, evW, planR},
 		SysProcAttr: attr,
 		Stderr:      diag,
 	}
@@ -125,7 +137,7 @@ func startChild(p plan, cfg initproc.Config, netns bool) (*child, error) {
 		closeAll()
 		return nil, err
 	}
-	for _, f := range []*os.File{cfgR, outW, errW, cmdR, evW} {
+	for _, f := range []*os.File{cfgR, outW, errW, cmdR, evW, planR} {
 		f.Close()
 	}
 	return &child{cmd: cmd, stdout: outR, stderr: errR, events: evR, cmdW: cmdW, diag: diag}, nil

@@ -6,16 +6,19 @@
 // [Main] before the rest of the program runs.
 package initproc
 
+import "github.com/ttadev/primitives/sandbox/local/internal/earlyinit"
+
 // Marker is argv[0] of a re-executed binary that must act as a sandbox init.
-const Marker = "ttadev-sandbox-init"
+const Marker = earlyinit.Marker
 
 // Fixed file descriptors of the init process.
 const (
-	FDConfig = 3 // JSON Config, read to EOF
-	FDStdout = 4 // write end of the worker's stdout pipe
-	FDStderr = 5 // write end of the worker's stderr pipe
-	FDCmd    = 6 // read end of the command pipe
-	FDEvents = 7 // write end of the event pipe
+	FDConfig = 3                // JSON Config, read to EOF
+	FDStdout = 4                // write end of the worker's stdout pipe
+	FDStderr = 5                // write end of the worker's stderr pipe
+	FDCmd    = 6                // read end of the command pipe
+	FDEvents = 7                // write end of the event pipe
+	FDPlan   = earlyinit.FDPlan // the mount plan (MountPlan), read by package earlyinit
 )
 
 // Config tells the init what to build. The host fills it in from its probe

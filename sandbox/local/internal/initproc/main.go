@@ -2,6 +2,7 @@ package initproc
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ttadev/primitives/sandbox/local/internal/earlyinit"
 )
 
 // Main runs the sandbox init and never returns. It must be called before
@@ -46,7 +49,17 @@ func Main() {
 	}
 
 	if cfg.Mount {
-		if err := buildRoot(&cfg); err != nil {
+		// Normally package earlyinit has already pivoted into the new root,
+		// before the program's other packages were initialised; buildRoot
+		// is the fallback where it cannot (other architectures).
+		var err error
+		switch {
+		case earlyinit.Ran && earlyinit.Err != "":
+			err = errors.New(earlyinit.Err)
+		case !earlyinit.Ran:
+			err = buildRoot(&cfg)
+		}
+		if err != nil {
 			if cfg.Probe {
 				rep.Missing["mountns+pivot_root"] = err.Error()
 			} else {
