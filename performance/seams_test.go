@@ -83,6 +83,7 @@ func TestCacheAndBulkheadRefuseDoneContext(t *testing.T) {
 			t.Fatalf("bulkhead call %d: err %v, want the cause", i, err)
 		}
 	}
+	time.Sleep(20 * time.Millisecond) // work started in the background shows by now
 	if n := calls.Load(); n != 0 {
 		t.Fatalf("inner ran %d times for callers whose context was done", n)
 	}
