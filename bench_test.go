@@ -2,13 +2,13 @@ package primitives_test
 
 import (
 	"context"
-	"github.com/ttadev/primitives/observability"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	p "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 )
 
 // Each benchmark family has a Direct baseline that calls the same step

@@ -3,12 +3,12 @@ package primitives_test
 import (
 	"context"
 	"fmt"
-	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"os"
 	"strings"
 
 	p "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 )
 
 // Lift and Func turn ordinary functions into primitives.
@@ -74,4 +74,14 @@ func ExampleInstrument() {
 	// Output:
 	// level=DEBUG msg="primitive executed" primitive=upper success=true correlation_id=req-1
 	// HELLO
+}
+
+// From turns a closure or a method value into a step; the types come from
+// the function.
+func ExampleFrom() {
+	double := p.From(func(_ context.Context, n int) (int, error) { return 2 * n, nil })
+	describe := p.From(func(_ context.Context, n int) (string, error) { return fmt.Sprintf("got %d", n), nil })
+	out, _ := p.Then(double, describe).Execute(context.Background(), 21)
+	fmt.Println(out)
+	// Output: got 42
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	p "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 )
 
 func TestInstrumentReportsSpanMetricsAndLogs(t *testing.T) {

@@ -3,13 +3,13 @@ package primitives_test
 import (
 	"context"
 	"errors"
-	"github.com/ttadev/primitives/observability"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	p "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 )
 
 func TestParallelKeepsBranchOrder(t *testing.T) {

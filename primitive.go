@@ -13,14 +13,29 @@ type Primitive[In, Out any] interface {
 	Execute(ctx context.Context, in In) (Out, error)
 }
 
-// Func adapts an ordinary function to a Primitive.
+// Func adapts an ordinary function to a Primitive. It is a conversion, so
+// it needs its type arguments; [From] infers them.
 //
 //	double := primitives.Func[int, int](func(_ context.Context, n int) (int, error) { return 2 * n, nil })
+//	double := primitives.From(func(_ context.Context, n int) (int, error) { return 2 * n, nil })
 type Func[In, Out any] func(ctx context.Context, in In) (Out, error)
 
 // Execute calls f.
 func (f Func[In, Out]) Execute(ctx context.Context, in In) (Out, error) {
 	return f(ctx, in)
+}
+
+// From adapts an ordinary function to a Primitive, inferring the types
+// from the function, so that a closure or a method value becomes a step
+// without type arguments:
+//
+//	validate := primitives.From(func(ctx context.Context, out sandbox.CodeOutput) (bool, error) { ... })
+//	step := primitives.From(svc.Handle) // a method value
+//
+// It is Func[In, Out](f) and costs nothing more. A nil f panics.
+func From[In, Out any](f func(ctx context.Context, in In) (Out, error)) Func[In, Out] {
+	mustFunc("From", f)
+	return Func[In, Out](f)
 }
 
 // Lift adapts a function that cannot fail and needs no context.

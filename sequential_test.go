@@ -3,13 +3,13 @@ package primitives_test
 import (
 	"context"
 	"errors"
-	"github.com/ttadev/primitives/observability"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 
 	p "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 )
 
 func TestSequentialRunsStepsInOrder(t *testing.T) {

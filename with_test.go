@@ -3,12 +3,12 @@ package primitives_test
 import (
 	"context"
 	"errors"
-	"github.com/ttadev/primitives/observability"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	p "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 )
 
 // With adds to the options already given, as the recovery package's With

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/performance"
 	"github.com/ttadev/primitives/performance/redisstore"
 	"github.com/ttadev/primitives/performance/redisstore/redistest"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	primitives "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/recovery"
 )
 

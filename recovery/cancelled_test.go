@@ -3,13 +3,13 @@ package recovery_test
 import (
 	"context"
 	"errors"
-	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	primitives "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/recovery"
 )
 

@@ -1,11 +1,11 @@
 package recovery_test
 
 import (
-	"github.com/ttadev/primitives/observability"
 	"testing"
 	"time"
 
 	primitives "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/recovery"
 )
 

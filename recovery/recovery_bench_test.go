@@ -2,12 +2,12 @@ package recovery_test
 
 import (
 	"context"
-	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"testing"
 	"time"
 
 	primitives "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/recovery"
 )
 

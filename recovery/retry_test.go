@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ttadev/primitives/observability"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 
 	primitives "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/recovery"
 )
 

@@ -3,7 +3,6 @@ package recovery_test
 import (
 	"context"
 	"errors"
-	"github.com/ttadev/primitives/observability"
 	"os/exec"
 	"sync/atomic"
 	"syscall"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	primitives "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/recovery"
 )
 

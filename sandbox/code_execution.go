@@ -161,6 +161,11 @@ func (c *CodeExecution) execute(ctx context.Context, in CodeInput, start time.Ti
 	if in.Timeout < 0 {
 		return CodeOutput{}, &recovery.InvalidInputError{Field: "timeout", Reason: fmt.Sprintf("%s is negative", in.Timeout)}
 	}
+	if in.Timeout > 0 && in.Timeout < time.Millisecond {
+		// CodeInput{Timeout: 60} compiles and means 60 ns.
+		return CodeOutput{}, &recovery.InvalidInputError{Field: "timeout",
+			Reason: fmt.Sprintf("%s is below a millisecond; a time.Duration counts nanoseconds (did you mean %d*time.Second?)", in.Timeout, int64(in.Timeout))}
+	}
 	timeout := c.timeout
 	if in.Timeout > 0 {
 		timeout = in.Timeout

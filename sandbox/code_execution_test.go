@@ -3,7 +3,6 @@ package sandbox_test
 import (
 	"context"
 	"errors"
-	"github.com/ttadev/primitives/observability"
 	"io"
 	"log/slog"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/recovery"
 	"github.com/ttadev/primitives/sandbox"
 	"github.com/ttadev/primitives/sandbox/sandboxtest"

@@ -17,7 +17,9 @@ import (
 type CodeInput struct {
 	// Code is the program to run. Empty or blank code is invalid input.
 	Code string `json:"code"`
-	// Timeout overrides the primitive's timeout for this execution; 0
+	// Timeout overrides the primitive's timeout for this execution (a
+	// time.Duration: 60*time.Second, not 60, which is 60 ns and is refused
+	// as invalid input, as is any value below a millisecond); 0
 	// means the default, negative is invalid input.
 	Timeout time.Duration `json:"timeout"`
 	// Env is set for this execution only.

@@ -3,10 +3,10 @@ package sandbox_test
 import (
 	"context"
 	"fmt"
-	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"time"
 
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/performance"
 	"github.com/ttadev/primitives/recovery"
 	"github.com/ttadev/primitives/sandbox"

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"github.com/ttadev/primitives/observability"
 	"io"
 	"log/slog"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/recovery"
 )
 

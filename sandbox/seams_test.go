@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	primitives "github.com/ttadev/primitives"
 	"github.com/ttadev/primitives/observability"
+	"github.com/ttadev/primitives/recovery"
 	"github.com/ttadev/primitives/sandbox"
 	"github.com/ttadev/primitives/sandbox/sandboxtest"
 )
@@ -101,5 +103,20 @@ func TestCodeExecutionPanicDoesNotLeakTheLease(t *testing.T) {
 	}
 	if s := exec.Pool().Stats(); s.Discarded != 1 {
 		t.Fatalf("pool stats %+v; the panicked sandbox must be discarded", s)
+	}
+}
+
+// CodeInput{Timeout: 60} compiles and means 60 ns: a timeout below a
+// millisecond is invalid input whose message says what was probably meant.
+func TestSubMillisecondTimeoutIsInvalidWithAHint(t *testing.T) {
+	prov := sandboxtest.New(script(nil))
+	exec := newExec(t, prov)
+	_, err := exec.Execute(context.Background(), sandbox.CodeInput{Code: "print:x", Timeout: 60})
+	var bad *recovery.InvalidInputError
+	if !errors.As(err, &bad) || bad.Field != "timeout" || !strings.Contains(err.Error(), "did you mean 60*time.Second?") {
+		t.Fatalf("err %v; want invalid input with a hint", err)
+	}
+	if prov.Stats().Created != 0 {
+		t.Fatal("a sandbox was created for invalid input")
 	}
 }

@@ -11,7 +11,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/ttadev/primitives/observability"
 	"io"
 	"log/slog"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	p "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/performance"
 	"github.com/ttadev/primitives/recovery"
 	"github.com/ttadev/primitives/sandbox"

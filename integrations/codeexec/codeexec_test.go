@@ -2,7 +2,6 @@ package codeexec_test
 
 import (
 	"context"
-	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/ttadev/primitives/integrations/codeexec"
 	"github.com/ttadev/primitives/integrations/e2b"
 	"github.com/ttadev/primitives/integrations/e2b/e2btest"
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/sandbox"
 	"github.com/ttadev/primitives/sandbox/local"
 )
