@@ -261,5 +261,29 @@ func initConfig(p plan, d dirs, netns bool, roBinds []string, env []string) init
 	if !p.mount {
 		cfg.Dir = d.work
 	}
+	if p.level == levelUserNS {
+		cfg.UserLimits = userNSLimits
+	}
 	return cfg
+}
+
+// userNSLimits bound each sandbox's share of the counters the kernel
+// keeps per user namespace and also charges, up the chain, to the user
+// that created it (host root): without them one sandbox can use up
+// root's inotify instances or watches for every other sandbox and for
+// root's own processes. Nested namespaces are refused outright (seccomp
+// refuses the calls too).
+var userNSLimits = map[string]int{
+	"max_inotify_instances": 16,
+	"max_inotify_watches":   4096,
+	"max_fanotify_groups":   4,
+	"max_fanotify_marks":    4096,
+	"max_user_namespaces":   0,
+	"max_pid_namespaces":    0,
+	"max_net_namespaces":    0,
+	"max_mnt_namespaces":    0,
+	"max_ipc_namespaces":    0,
+	"max_uts_namespaces":    0,
+	"max_cgroup_namespaces": 0,
+	"max_time_namespaces":   0,
 }

@@ -22,6 +22,12 @@ const (
 	DefaultTimeout        = 30 * time.Second
 	defaultStartTimeout   = 10 * time.Second
 	defaultInterruptGrace = 100 * time.Millisecond
+	// DefaultHostUIDBase and DefaultHostUIDCount are the host uids given
+	// to sandboxes, one each, when the host process is root (see
+	// WithHostUIDRange): 65,536 uids from 0x70000000, far above the uids
+	// distributions and /etc/subuid allocate.
+	DefaultHostUIDBase  = 0x70000000
+	DefaultHostUIDCount = 65536
 )
 
 type config struct {
@@ -40,6 +46,8 @@ type config struct {
 	logger         *slog.Logger
 	allowUnsafe    bool
 	forceLevel     level // tests: pretend only these layers work
+	uidBase        int
+	uidCount       int
 }
 
 func defaultConfig() config {
@@ -56,6 +64,8 @@ func defaultConfig() config {
 		interruptGrace: defaultInterruptGrace,
 		workRoot:       os.TempDir(),
 		logger:         slog.Default(),
+		uidBase:        DefaultHostUIDBase,
+		uidCount:       DefaultHostUIDCount,
 	}
 }
 
@@ -185,6 +195,25 @@ func WithWorkDirRoot(dir string) Option {
 		panic("local: WithWorkDirRoot: empty path")
 	}
 	return option(func(c *config) { c.workRoot = dir })
+}
+
+// WithHostUIDRange sets the host uids (and gids, the same numbers) given
+// to sandboxes: each live sandbox runs as a host uid of its own, from
+// first to first+count-1, so the kernel's per-user counters (processes
+// for RLIMIT_NPROC, pending signals, pipe buffer memory, descriptors in
+// flight over unix sockets, inotify and namespace counts charged to the
+// user) are charged to that sandbox and not shared between tenants. A uid
+// is reused once its sandbox is closed; Create fails when all are in use.
+// It applies when the host process is root at the "userns" level (an
+// unprivileged host can map only its own uid, which its sandboxes then
+// share). The range must not hold uids used on the host. Default
+// DefaultHostUIDBase, DefaultHostUIDCount. It panics unless first > 0,
+// count > 0 and the range ends below 2^32-1.
+func WithHostUIDRange(first, count int) Option {
+	if first <= 0 || count <= 0 || int64(first)+int64(count) > 1<<32-2 {
+		panic(fmt.Sprintf("local: WithHostUIDRange: invalid range first=%d count=%d", first, count))
+	}
+	return option(func(c *config) { c.uidBase, c.uidCount = first, count })
 }
 
 // withLevel makes the provider start its probe at a weaker degradation

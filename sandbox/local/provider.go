@@ -33,6 +33,9 @@ type Provider struct {
 	mu        sync.Mutex
 	closed    bool
 	sandboxes map[*Sandbox]struct{}
+	uids      map[int]bool // host uids of live sandboxes (perUID)
+	nextUID   int
+	perUID    bool // each sandbox gets a host uid of its own
 }
 
 var _ sandbox.Provider = (*Provider)(nil)
@@ -69,8 +72,42 @@ func New(opts ...Option) (*Provider, error) {
 	if !(iso.FilesystemIsolated && iso.NetworkIsolated) && !cfg.allowUnsafe {
 		return nil, fmt.Errorf("%w (level %s, missing: %v)", ErrIsolationUnavailable, iso.Level, iso.Missing)
 	}
+	perUID := p.level == levelUserNS && os.Geteuid() == 0
+	if perUID {
+		iso.Active = append(iso.Active, "uid_per_sandbox")
+	}
 	return &Provider{cfg: cfg, plan: p, iso: iso, interpreter: exe, roBinds: interpreterBinds(exe),
-		sandboxes: map[*Sandbox]struct{}{}}, nil
+		sandboxes: map[*Sandbox]struct{}{}, uids: map[int]bool{}, perUID: perUID}, nil
+}
+
+// allocUID reserves a host uid for a new sandbox: its own from the
+// configured range when the provider gives one per sandbox, else the
+// plan's shared one (and release does nothing).
+func (p *Provider) allocUID() (int, error) {
+	if !p.perUID {
+		return p.plan.hostUID, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for range p.cfg.uidCount {
+		uid := p.cfg.uidBase + p.nextUID
+		p.nextUID = (p.nextUID + 1) % p.cfg.uidCount
+		if !p.uids[uid] {
+			p.uids[uid] = true
+			return uid, nil
+		}
+	}
+	return 0, fmt.Errorf("local: all %d host uids of the range from %d are in use", p.cfg.uidCount, p.cfg.uidBase)
+}
+
+// releaseUID gives back a uid once nothing of its sandbox runs any more.
+func (p *Provider) releaseUID(uid int) {
+	if !p.perUID {
+		return
+	}
+	p.mu.Lock()
+	delete(p.uids, uid)
+	p.mu.Unlock()
 }
 
 // Name returns "local".
@@ -146,11 +183,20 @@ func (p *Provider) Close() error {
 
 // workerArgs are the interpreter's arguments: no bytecode files, the
 // embedded worker, and its settings (text limit, then rlimits).
+// Per-sandbox bounds of kernel counters charged to the sandbox's user and,
+// up the user namespace chain, to the host user that created it: queued
+// signals (RLIMIT_SIGPENDING, for every process of the sandbox's uid) and
+// locked memory.
+const (
+	maxPendingSignals = 256
+	maxLockedMemory   = 64 << 10
+)
+
 // clean lists the directories a stateless worker empties after each cell
 // (none: a persistent worker).
 func (p *Provider) workerArgs(clean []string) []string {
-	settings := fmt.Sprintf("%d RLIMIT_AS=%d RLIMIT_FSIZE=%d RLIMIT_NOFILE=%d RLIMIT_NPROC=%d RLIMIT_CORE=0",
-		p.cfg.maxOutput, p.cfg.memory, p.cfg.maxFileSize, p.cfg.maxOpenFiles, p.cfg.maxProcesses)
+	settings := fmt.Sprintf("%d RLIMIT_AS=%d RLIMIT_FSIZE=%d RLIMIT_NOFILE=%d RLIMIT_NPROC=%d RLIMIT_CORE=0 RLIMIT_SIGPENDING=%d RLIMIT_MSGQUEUE=0 RLIMIT_MEMLOCK=%d",
+		p.cfg.maxOutput, p.cfg.memory, p.cfg.maxFileSize, p.cfg.maxOpenFiles, p.cfg.maxProcesses, maxPendingSignals, maxLockedMemory)
 	if len(clean) > 0 {
 		settings += " clean=" + strings.Join(clean, ":")
 	}

@@ -42,6 +42,7 @@ type Sandbox struct {
 	// stateless: every run is a clean slate (a child forked from a pristine
 	// zygote, see worker.py), so Reset has nothing to do.
 	stateless bool
+	uid       int // host uid (see WithHostUIDRange), released on teardown
 
 	outCh  chan chunk
 	evCh   chan event
@@ -120,8 +121,18 @@ func (c command) encode() []byte {
 }
 
 func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) (*Sandbox, error) {
-	d, err := makeDirs(p.cfg.workRoot, p.plan.hostUID, p.plan.hostGID)
+	uid, err := p.allocUID()
 	if err != nil {
+		return nil, err
+	}
+	pl := p.plan
+	pl.hostUID, pl.hostGID = uid, uid
+	if !p.perUID {
+		pl.hostGID = p.plan.hostGID
+	}
+	d, err := makeDirs(p.cfg.workRoot, pl.hostUID, pl.hostGID)
+	if err != nil {
+		p.releaseUID(uid)
 		return nil, err
 	}
 	netns := p.plan.netns && !opts.AllowInternet
@@ -155,13 +166,14 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 		}
 	}
 	cfg.Args = p.workerArgs(clean)
-	c, err := startChild(p.plan, cfg, netns)
+	c, err := startChild(pl, cfg, netns)
 	if err != nil {
 		d.remove()
+		p.releaseUID(uid)
 		return nil, fmt.Errorf("local: start sandbox: %w", err)
 	}
 	s := &Sandbox{
-		id: newID(), p: p, child: c, dirs: d, stateless: opts.Stateless,
+		id: newID(), p: p, child: c, dirs: d, stateless: opts.Stateless, uid: uid,
 		outCh: make(chan chunk, 64), evCh: make(chan event, 16),
 		done: make(chan struct{}), exited: make(chan struct{}),
 	}
@@ -548,11 +560,18 @@ func (s *Sandbox) teardown() {
 			s.lifetime.Stop()
 		}
 		s.kill()
+		exited := false
 		select {
 		case <-s.exited:
+			exited = true
 		case <-time.After(5 * time.Second):
 		}
 		close(s.done)
+		if exited {
+			// The init is gone, and with it every process of its pid
+			// namespace: the uid may serve another sandbox.
+			s.p.releaseUID(s.uid)
+		}
 		s.child.closeHostEnds()
 		if err := s.dirs.remove(); err != nil {
 			s.p.cfg.logger.Warn("local sandbox: cannot remove directory", "sandbox_id", s.id, "error", err)

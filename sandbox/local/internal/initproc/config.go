@@ -47,6 +47,13 @@ type Config struct {
 	Landlock    bool `json:"landlock"`
 	LandlockNet bool `json:"landlock_net"` // Landlock: refuse TCP connect
 
+	// UserLimits are written to /proc/sys/user/<name> of the sandbox's own
+	// user namespace before privileges are dropped: they bound what the
+	// sandbox can charge to the per-user-namespace counters (inotify,
+	// fanotify, namespaces) that the kernel also charges to the user who
+	// created the namespace. Only set with a user namespace.
+	UserLimits map[string]int `json:"user_limits,omitempty"`
+
 	Interpreter string   `json:"interpreter"`
 	Args        []string `json:"args"` // argv[1:] of the worker
 	Env         []string `json:"env"`

@@ -79,6 +79,17 @@ func Main() {
 			rep.Missing["netns_loopback"] = err.Error()
 		}
 	}
+	if len(cfg.UserLimits) > 0 {
+		if err := setUserLimits(cfg.UserLimits); err != nil {
+			if cfg.Probe {
+				rep.Missing["userns_limits"] = err.Error()
+			} else {
+				fatal("user namespace limits: %v", err)
+			}
+		} else {
+			rep.Active = append(rep.Active, "userns_limits")
+		}
+	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		rep.Missing["no_new_privs"] = err.Error()
 	} else {
@@ -226,4 +237,14 @@ func splitFields(s string) []string {
 		}
 	}
 	return out
+}
+
+// setUserLimits writes the limits of the sandbox's user namespace.
+func setUserLimits(limits map[string]int) error {
+	for name, v := range limits {
+		if err := os.WriteFile("/proc/sys/user/"+name, []byte(fmt.Sprintf("%d\n", v)), 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }

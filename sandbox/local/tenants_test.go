@@ -1,0 +1,180 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ttadev/primitives/sandbox"
+)
+
+// hostUIDs returns the host uids of the processes of s.
+func hostUIDs(t *testing.T, s *Sandbox) map[int]bool {
+	t.Helper()
+	uids := map[int]bool{}
+	for _, pid := range processTree(s.child.cmd.Process.Pid) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" {
+				uid, _ := strconv.Atoi(f[1])
+				uids[uid] = true
+			}
+		}
+	}
+	return uids
+}
+
+// TestTenantsDoNotShareUIDCounters: each sandbox runs as a host uid of its
+// own, so a per-user kernel counter one sandbox exhausts — here pipe
+// buffer memory, pipe-user-pages-soft — does not shrink another's.
+func TestTenantsDoNotShareUIDCounters(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("one uid per sandbox needs a root host process")
+	}
+	p := sharedProvider(t)
+	a := newSandbox(t, p, sandbox.CreateOptions{})
+	b := newSandbox(t, p, sandbox.CreateOptions{})
+	mustSucceed(t, a, "1")
+	mustSucceed(t, b, "1")
+	ua, ub := hostUIDs(t, a), hostUIDs(t, b)
+	if len(ua) != 1 || len(ub) != 1 || ua[65534] || ub[65534] || ua[0] || ub[0] {
+		t.Fatalf("host uids: a %v, b %v; want one unprivileged uid each, not nobody", ua, ub)
+	}
+	for uid := range ua {
+		if ub[uid] {
+			t.Fatalf("both sandboxes run as host uid %d", uid)
+		}
+	}
+
+	filled := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Run(context.Background(), `
+import os, fcntl, time
+held = []
+try:
+    for _ in range(100):
+        r, w = os.pipe()
+        held.append((r, w))
+        fcntl.fcntl(w, 1031, 1 << 20)  # F_SETPIPE_SZ: 256 pages each
+except OSError as e:
+    pass
+print("filled", len(held), flush=True)
+time.sleep(3)
+`, sandbox.RunOptions{Timeout: 20 * time.Second, OnStdout: func(m sandbox.OutputMessage) {
+			if strings.HasPrefix(m.Text, "filled") {
+				close(filled)
+			}
+		}})
+		done <- err
+	}()
+	select {
+	case <-filled:
+	case err := <-done:
+		t.Fatalf("sandbox a: %v", err)
+	}
+	ex := mustSucceed(t, b, `
+import os, fcntl
+r, w = os.pipe()
+print(fcntl.fcntl(w, 1032))  # F_GETPIPE_SZ
+`)
+	if got := strings.TrimSpace(ex.StdoutText()); got != "65536" {
+		t.Fatalf("a new pipe in sandbox b holds %s bytes while sandbox a holds many pipe buffers; want 65536", got)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSharedKernelCountersAreBoundedPerSandbox floods the counters the
+// kernel keeps per user namespace (inotify instances and watches) and per
+// user (queued signals) from one sandbox, then checks that the host
+// process and another sandbox can still use them.
+func TestSharedKernelCountersAreBoundedPerSandbox(t *testing.T) {
+	p := sharedProvider(t)
+	if !p.Isolation().Has("userns_limits") {
+		t.Fatalf("userns_limits not active: %s (missing %v)", p.Isolation(), p.Isolation().Missing)
+	}
+	a := newSandbox(t, p, sandbox.CreateOptions{})
+	b := newSandbox(t, p, sandbox.CreateOptions{})
+	mustSucceed(t, b, "1")
+	flood := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		ex, err := a.Run(context.Background(), `
+import ctypes, os, signal, time
+libc = ctypes.CDLL(None, use_errno=True)
+fds = []
+while True:
+    fd = libc.inotify_init1(0)
+    if fd < 0:
+        break
+    fds.append(fd)
+watches = 0
+if fds:
+    os.makedirs("/tmp/w", exist_ok=True)
+    for i in range(8000):
+        d = "/tmp/w/%d" % i
+        os.mkdir(d)
+        if libc.inotify_add_watch(fds[0], d.encode(), 0x100) < 0:
+            break
+        watches += 1
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN])
+queued = 0
+for i in range(200000):
+    try:
+        os.kill(os.getpid(), signal.SIGRTMIN)
+    except OSError:
+        break
+    queued += 1
+pending = int([l for l in open("/proc/self/status") if l.startswith("SigQ:")][0].split()[1].split("/")[0])
+print("held", len(fds), watches, pending, flush=True)
+time.sleep(3)
+`, sandbox.RunOptions{Timeout: 60 * time.Second, OnStdout: func(m sandbox.OutputMessage) {
+			if strings.HasPrefix(m.Text, "held") {
+				flood <- m.Text
+			}
+		}})
+		if err == nil && ex.Error != nil {
+			err = fmt.Errorf("%s: %s", ex.Error.Name, ex.Error.Value)
+		}
+		done <- err
+	}()
+	var held string
+	select {
+	case held = <-flood:
+	case err := <-done:
+		t.Fatalf("flooding sandbox: %v", err)
+	}
+	var instances, watches, pending int
+	if _, err := fmt.Sscanf(held, "held %d %d %d", &instances, &watches, &pending); err != nil {
+		t.Fatalf("flood report %q: %v", held, err)
+	}
+	if instances > 16 || watches > 4096 || pending > 256 {
+		t.Fatalf("one sandbox holds %d inotify instances, %d watches, %d queued signals; want at most 16, 4096, 256", instances, watches, pending)
+	}
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC)
+	if err != nil {
+		t.Fatalf("the host cannot create an inotify instance while a sandbox floods: %v", err)
+	}
+	syscall.Close(fd)
+	ex := mustSucceed(t, b, `
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+print(sum(1 for _ in range(4) if libc.inotify_init1(0) >= 0))
+`)
+	if got := strings.TrimSpace(ex.StdoutText()); got != "4" {
+		t.Fatalf("another sandbox opened %s of 4 inotify instances while the first floods", got)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
