@@ -42,19 +42,22 @@ var backstopGrace = 5 * time.Second
 // code_execution.sandbox_init (when a sandbox was created for it) and
 // code_execution.code_run, the metrics code_execution_requests_total,
 // code_execution_success_total, code_execution_error_total and
-// code_execution_duration_seconds, and an Info log record with primitive,
-// correlation_id, success, execution_time_ms and code_length.
+// code_execution_duration_seconds, and a log record (Debug unless
+// [LogExecutions] says otherwise) with primitive, correlation_id, success,
+// execution_time_ms and code_length.
 //
 // A CodeExecution is safe for concurrent use; executions run in parallel
 // up to the pool's bound. Its cost on top of the sandbox's own run is a
 // few microseconds. Close it to close its sandboxes.
 type CodeExecution struct {
-	pool      *Pool
-	provider  string
-	timeout   time.Duration
-	maxOutput int
-	telemetry observability.Providers
-	attrs     codeAttrs
+	ownProvider bool
+	logLevel    slog.Level
+	pool        *Pool
+	provider    string
+	timeout     time.Duration
+	maxOutput   int
+	telemetry   observability.Providers
+	attrs       codeAttrs
 }
 
 var _ primitives.Primitive[CodeInput, CodeOutput] = (*CodeExecution)(nil)
@@ -69,7 +72,7 @@ func NewCodeExecution(p Provider, opts ...CodeOption) *CodeExecution {
 	if p == nil {
 		panic("sandbox: NewCodeExecution: provider is nil")
 	}
-	cc := codeConfig{timeout: DefaultTimeout, maxOutput: DefaultMaxOutputSize}
+	cc := codeConfig{timeout: DefaultTimeout, maxOutput: DefaultMaxOutputSize, logLevel: slog.LevelDebug}
 	for i, o := range opts {
 		switch o := o.(type) {
 		case codeOption:
@@ -93,12 +96,14 @@ func NewCodeExecution(p Provider, opts ...CodeOption) *CodeExecution {
 		pc.create.AllowInternet = cc.allowInternet
 	}
 	return &CodeExecution{
-		pool:      newPool(p, pc),
-		provider:  p.Name(),
-		timeout:   cc.timeout,
-		maxOutput: cc.maxOutput,
-		telemetry: pc.telemetry,
-		attrs:     newCodeAttrs(p.Name()),
+		ownProvider: cc.ownProvider,
+		logLevel:    cc.logLevel,
+		pool:        newPool(p, pc),
+		provider:    p.Name(),
+		timeout:     cc.timeout,
+		maxOutput:   cc.maxOutput,
+		telemetry:   pc.telemetry,
+		attrs:       newCodeAttrs(p.Name()),
 	}
 }
 
@@ -106,9 +111,21 @@ func NewCodeExecution(p Provider, opts ...CodeOption) *CodeExecution {
 // sandbox directly.
 func (c *CodeExecution) Pool() *Pool { return c.pool }
 
-// Close closes the primitive's pool (see [Pool.Close]); later executions
-// fail with [ErrClosed].
-func (c *CodeExecution) Close(ctx context.Context) error { return c.pool.Close(ctx) }
+// Close closes the primitive's pool (see [Pool.Close]) and, with
+// [OwnProvider], its provider; later executions fail with [ErrClosed].
+func (c *CodeExecution) Close(ctx context.Context) error {
+	err := c.pool.Close(ctx)
+	if !c.ownProvider {
+		return err
+	}
+	switch p := c.pool.provider.(type) {
+	case interface{ Close(context.Context) error }:
+		err = errors.Join(err, p.Close(ctx))
+	case interface{ Close() error }:
+		err = errors.Join(err, p.Close())
+	}
+	return err
+}
 
 // Execute runs in.Code in a sandbox and returns its output. See
 // [CodeExecution] for how failures are reported.
@@ -269,10 +286,7 @@ func classify(ctx context.Context, err error) string {
 
 func (c *CodeExecution) log(ctx context.Context, in CodeInput, out CodeOutput, err error, errorType string) {
 	logger := c.telemetry.Log()
-	level := slog.LevelInfo
-	if err != nil {
-		level = slog.LevelWarn
-	}
+	level := c.logLevel
 	if !logger.Enabled(ctx, level) {
 		return
 	}

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/ttadev/primitives/internal/seal"
@@ -31,6 +32,8 @@ const (
 )
 
 type codeConfig struct {
+	ownProvider   bool
+	logLevel      slog.Level
 	timeout       time.Duration
 	maxOutput     int
 	template      string
@@ -100,4 +103,22 @@ func WithSessionMaxAge(d time.Duration) CodeOption {
 		panic(fmt.Sprintf("sandbox: WithSessionMaxAge(%s): age must be >= 0", d))
 	}
 	return MaxAge(d)
+}
+
+// OwnProvider makes the primitive own its provider: Close closes the pool
+// and then the provider, when the provider has a Close method (Close()
+// error, or Close(context.Context) error). Constructors that build their
+// provider themselves (e2b.NewCodeExecutionPrimitive,
+// local.NewCodeExecutionPrimitive) set it, so one Close releases
+// everything; without it the caller closes the provider it passed in.
+func OwnProvider() CodeOption {
+	return codeOption(func(c *codeConfig) { c.ownProvider = true })
+}
+
+// LogExecutions sets the level of the one log record each execution
+// writes (primitive, correlation_id, success, execution_time_ms,
+// code_length). It is slog.LevelDebug by default, so a program that logs
+// at Info sees none; give slog.LevelInfo to see every execution.
+func LogExecutions(level slog.Level) CodeOption {
+	return codeOption(func(c *codeConfig) { c.logLevel = level })
 }

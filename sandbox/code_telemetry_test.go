@@ -241,7 +241,7 @@ func TestCodeExecutionLogRecord(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
 	prov := sandboxtest.New(script(nil))
-	ce := newExec(t, prov, observability.WithLogger(logger))
+	ce := newExec(t, prov, observability.WithLogger(logger), sandbox.LogExecutions(slog.LevelInfo))
 	code := "print:hello"
 	if _, err := ce.Execute(workflowCtx("exec-123"), sandbox.CodeInput{Code: code}); err != nil {
 		t.Fatal(err)
@@ -272,7 +272,7 @@ func TestCodeExecutionLogRecord(t *testing.T) {
 	if err := json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &rec); err != nil {
 		t.Fatalf("%q: %v", buf.String(), err)
 	}
-	if rec["level"] != "WARN" || rec["success"] != false || rec["error.type"] != "timeout" || rec["correlation_id"] != "exec-456" {
+	if rec["level"] != "INFO" || rec["success"] != false || rec["error.type"] != "timeout" || rec["correlation_id"] != "exec-456" {
 		t.Fatalf("failure record %v", rec)
 	}
 }

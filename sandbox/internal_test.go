@@ -85,7 +85,8 @@ func TestBoundedText(t *testing.T) {
 		}
 		want := c.want
 		if c.omitted > 0 {
-			want += truncationMarker + string(rune('0'+c.omitted)) + " characters omitted]"
+			want += truncationMarker + string(rune('0'+c.omitted)) + " characters omitted by the primitive (limit " +
+				string(rune('0'+c.max)) + " characters)]"
 		}
 		if got := b.String(); got != want || b.truncated() != (c.omitted > 0) {
 			t.Errorf("max %d parts %q: %q, want %q", c.max, c.parts, got, want)

@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +119,41 @@ func TestSubMillisecondTimeoutIsInvalidWithAHint(t *testing.T) {
 	}
 	if prov.Stats().Created != 0 {
 		t.Fatal("a sandbox was created for invalid input")
+	}
+}
+
+// Per-execution log records are Debug unless asked: a program logging at
+// Info sees none.
+func TestExecutionRecordsAreDebugByDefault(t *testing.T) {
+	var buf strings.Builder
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	exec := newExec(t, sandboxtest.New(script(nil)), observability.WithLogger(logger))
+	if _, err := exec.Execute(context.Background(), sandbox.CodeInput{Code: "print:x"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "code execution") {
+		t.Fatalf("an execution was logged at Info: %s", buf.String())
+	}
+}
+
+// closingProvider records whether it was closed.
+type closingProvider struct {
+	*sandboxtest.Provider
+	closed bool
+}
+
+func (c *closingProvider) Close() error { c.closed = true; return nil }
+
+// With OwnProvider, one Close releases the provider too.
+func TestOwnProviderIsClosedWithThePrimitive(t *testing.T) {
+	owned := &closingProvider{Provider: sandboxtest.New(script(nil))}
+	exec := sandbox.NewCodeExecution(owned, sandbox.OwnProvider())
+	if err := exec.Close(context.Background()); err != nil || !owned.closed {
+		t.Fatalf("close: %v, provider closed %v", err, owned.closed)
+	}
+	lent := &closingProvider{Provider: sandboxtest.New(script(nil))}
+	exec = sandbox.NewCodeExecution(lent)
+	if err := exec.Close(context.Background()); err != nil || lent.closed {
+		t.Fatalf("close: %v; a provider the caller lent was closed", err)
 	}
 }
