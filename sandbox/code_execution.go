@@ -87,7 +87,7 @@ func NewCodeExecution(p Provider, opts ...CodeOption) *CodeExecution {
 			panic(fmt.Sprintf("sandbox: NewCodeExecution: option %d (%T) is not an option of this package", i, o))
 		}
 	}
-	pc := defaultPoolConfig()
+	pc := defaultPoolConfig(p)
 	applyPoolOptions("NewCodeExecution", &pc, cc.pool)
 	if cc.templateSet {
 		pc.create.Template = cc.template

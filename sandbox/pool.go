@@ -123,7 +123,7 @@ func NewPool(p Provider, opts ...PoolOption) *Pool {
 	if p == nil {
 		panic("sandbox: NewPool: provider is nil")
 	}
-	cfg := defaultPoolConfig()
+	cfg := defaultPoolConfig(p)
 	applyPoolOptions("NewPool", &cfg, opts)
 	return newPool(p, cfg)
 }
@@ -564,7 +564,7 @@ type CreateError struct {
 
 // Error describes the failed creation.
 func (e *CreateError) Error() string {
-	return fmt.Sprintf("sandbox: creating a %s sandbox: %v", e.Provider, e.Err)
+	return fmt.Sprintf("sandbox: creating a sandbox on %s: %v", e.Provider, e.Err)
 }
 
 // Unwrap returns the provider's error.

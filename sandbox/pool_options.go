@@ -71,10 +71,21 @@ type poolConfig struct {
 	clock        recovery.Clock
 }
 
-func defaultPoolConfig() poolConfig {
+// MaxSandboxesHinter is implemented by providers that know how many
+// sandboxes a pool should keep when [MaxSandboxes] is not given (a remote
+// backend is not bounded by the local CPU count). The hint is used when
+// it is at least 1.
+type MaxSandboxesHinter interface {
+	DefaultMaxSandboxes() int
+}
+
+func defaultPoolConfig(p Provider) poolConfig {
 	n := runtime.NumCPU()
 	if n > maxDefaultSandboxes {
 		n = maxDefaultSandboxes
+	}
+	if h, ok := p.(MaxSandboxesHinter); ok && h.DefaultMaxSandboxes() >= 1 {
+		n = h.DefaultMaxSandboxes()
 	}
 	if n < 1 {
 		n = 1
@@ -90,7 +101,8 @@ func defaultPoolConfig() poolConfig {
 
 // MaxSandboxes bounds how many sandboxes the pool keeps alive at once
 // (being created, idle or in use). Callers beyond the bound wait for a free
-// sandbox. The default is the number of CPUs, at most 8. n < 1 panics.
+// sandbox. The default is the provider's hint ([MaxSandboxesHinter]; E2B's
+// is 10), else the number of CPUs, at most 8. n < 1 panics.
 func MaxSandboxes(n int) Option {
 	if n < 1 {
 		panic(fmt.Sprintf("sandbox: MaxSandboxes(%d): bound must be >= 1", n))

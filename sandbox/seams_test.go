@@ -157,3 +157,28 @@ func TestOwnProviderIsClosedWithThePrimitive(t *testing.T) {
 		t.Fatalf("close: %v; a provider the caller lent was closed", err)
 	}
 }
+
+// hintedProvider says how many sandboxes a pool over it should keep.
+type hintedProvider struct{ *sandboxtest.Provider }
+
+func (hintedProvider) DefaultMaxSandboxes() int { return 10 }
+
+// A remote backend's pool is not bounded by the local CPU count: the
+// provider's hint is the default bound.
+func TestPoolDefaultBoundFollowsTheProvider(t *testing.T) {
+	gate := make(chan struct{})
+	prov := hintedProvider{sandboxtest.New(script(gate))}
+	pool := sandbox.NewPool(prov)
+	defer closePool(t, pool)
+	errs := make(chan error, 10)
+	for range 10 {
+		go func() { _, _, err := pool.Run(context.Background(), "wait", sandbox.RunOptions{}); errs <- err }()
+	}
+	eventually(t, "ten sandboxes in use at once", func() bool { return pool.Stats().InUse == 10 })
+	close(gate)
+	for range 10 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -66,6 +66,7 @@ func NewCodeExecutionPrimitive(opts ...PrimitiveOption) (*sandbox.CodeExecution,
 	}
 	cfg := &c.cfg
 	codeOpts := []sandbox.CodeOption{
+		sandbox.OwnProvider(), // Close also closes the client's idle connections
 		sandbox.MaxSandboxes(DefaultMaxSandboxes),
 		sandbox.WithTemplate(cfg.template),
 		sandbox.WithCreateOptions(sandbox.CreateOptions{

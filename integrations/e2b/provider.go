@@ -51,6 +51,16 @@ func (c *Client) Provider() *Provider { return &Provider{client: c} }
 // Name returns "e2b".
 func (p *Provider) Name() string { return ProviderName }
 
+// Close closes the client's idle connections (see [Client.Close]); it
+// kills no sandbox. The primitive built by [NewCodeExecutionPrimitive]
+// calls it from its own Close.
+func (p *Provider) Close() error { return p.client.Close() }
+
+// DefaultMaxSandboxes is the bound of a sandbox.Pool over the provider
+// when none is given: [DefaultMaxSandboxes], since E2B sandboxes run
+// remotely and the local CPU count says nothing about how many can run.
+func (p *Provider) DefaultMaxSandboxes() int { return DefaultMaxSandboxes }
+
 // Client returns the provider's client.
 func (p *Provider) Client() *Client { return p.client }
 
