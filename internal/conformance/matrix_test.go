@@ -14,6 +14,7 @@ import (
 	primitives "github.com/ttadev/primitives"
 	"github.com/ttadev/primitives/performance"
 	"github.com/ttadev/primitives/recovery"
+	"github.com/ttadev/primitives/refine"
 	"github.com/ttadev/primitives/sandbox"
 	"github.com/ttadev/primitives/sandbox/sandboxtest"
 )
@@ -150,7 +151,56 @@ func subjects() []subject {
 			return plain(performance.RateLimit(p, rate.Limit(1000), 10))
 		}},
 		{name: "CodeExecution", wrap: codeExecution},
+		{name: "refine/generator", wrap: refineGenerator, ignoringErr: context.DeadlineExceeded},
+		{name: "refine/executor", wrap: refineExecutor},
 	}
+}
+
+// refineGenerator runs the inner step as the generator of a refine.Loop:
+// its error is an infrastructure failure, returned as it is; its output
+// becomes the code, which the executor prints.
+func refineGenerator(p primitives.Primitive[int, int]) built {
+	gen := primitives.Func[refine.Request, refine.Generation](func(ctx context.Context, req refine.Request) (refine.Generation, error) {
+		n, _ := strconv.Atoi(req.Requirement)
+		out, err := p.Execute(ctx, n)
+		if err != nil {
+			return refine.Generation{}, err
+		}
+		return refine.Generation{Code: strconv.Itoa(out)}, nil
+	})
+	echo := primitives.Func[sandbox.CodeInput, sandbox.CodeOutput](func(_ context.Context, in sandbox.CodeInput) (sandbox.CodeOutput, error) {
+		return sandbox.CodeOutput{Success: true, Stdout: in.Code}, nil
+	})
+	return plain(refineAdapter(refine.New(gen, echo)))
+}
+
+// refineExecutor runs the inner step as the executor of a refine.Loop:
+// its error is an infrastructure failure, returned as it is.
+func refineExecutor(p primitives.Primitive[int, int]) built {
+	gen := primitives.Func[refine.Request, refine.Generation](func(_ context.Context, req refine.Request) (refine.Generation, error) {
+		return refine.Generation{Code: req.Requirement}, nil
+	})
+	exec := primitives.Func[sandbox.CodeInput, sandbox.CodeOutput](func(ctx context.Context, in sandbox.CodeInput) (sandbox.CodeOutput, error) {
+		n, _ := strconv.Atoi(in.Code)
+		out, err := p.Execute(ctx, n)
+		if err != nil {
+			return sandbox.CodeOutput{}, err
+		}
+		return sandbox.CodeOutput{Success: true, Stdout: strconv.Itoa(out)}, nil
+	})
+	return plain(refineAdapter(refine.New(gen, exec)))
+}
+
+// refineAdapter makes a loop a step from int to int: the number is the
+// requirement, the working code's output the result.
+func refineAdapter(loop *refine.Loop) primitives.Primitive[int, int] {
+	return primitives.Func[int, int](func(ctx context.Context, n int) (int, error) {
+		res, err := loop.Execute(ctx, strconv.Itoa(n))
+		if err != nil {
+			return 0, err
+		}
+		return strconv.Atoi(res.Output.Stdout)
+	})
 }
 
 // codeExecution runs the inner step as the backend of a CodeExecution: the
