@@ -241,7 +241,8 @@ func (r *run) endAttempt(att Attempt, err error) {
 }
 
 // finish ends the loop's span, records the metrics and writes the log
-// record.
+// record: Debug for a success, as the module's per-operation records are,
+// Warn for a failure.
 func (r *run) finish(ctx context.Context, res Result, err error, start time.Time) {
 	r.finished = true
 	if r.span != nil {
@@ -258,7 +259,7 @@ func (r *run) finish(ctx context.Context, res Result, err error, start time.Time
 	}
 	r.record(ctx, err)
 	logger := r.l.telemetry.Log()
-	level := slog.LevelInfo
+	level := slog.LevelDebug
 	if err != nil {
 		level = slog.LevelWarn
 	}
