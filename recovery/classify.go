@@ -45,8 +45,7 @@ func IsRetryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	var r Retryable
-	if errors.As(err, &r) {
+	if r, ok := errors.AsType[Retryable](err); ok {
 		return r.Retryable()
 	}
 	return !errors.Is(err, context.Canceled)
@@ -54,8 +53,7 @@ func IsRetryable(err error) bool {
 
 // RetryAfter returns the retry-after hint carried by err, or 0.
 func RetryAfter(err error) time.Duration {
-	var h RetryAfterHinter
-	if errors.As(err, &h) {
+	if h, ok := errors.AsType[RetryAfterHinter](err); ok {
 		if d := h.RetryAfter(); d > 0 {
 			return d
 		}

@@ -122,3 +122,27 @@ func runHappyPath(b *testing.B, ctx context.Context, p primitives.Primitive[int,
 		sink = out
 	}
 }
+
+// failsTwice fails its first two calls of every three, then succeeds.
+type failsTwice struct{ n int }
+
+func (f *failsTwice) Execute(_ context.Context, n int) (int, error) {
+	f.n++
+	if f.n%3 != 0 {
+		return 0, errBench
+	}
+	return n, nil
+}
+
+// BenchmarkRetryTwoFailuresZeroDelay is the cost of the retry path itself:
+// two failed attempts retried at once (zero delay), then a success.
+func BenchmarkRetryTwoFailuresZeroDelay(b *testing.B) {
+	ctx := context.Background()
+	p := recovery.Retry[int, int](&failsTwice{}, recovery.InitialDelay(0))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Execute(ctx, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

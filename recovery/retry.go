@@ -109,9 +109,10 @@ func (r *Retrier[In, Out]) attemptTraced(ctx context.Context, in In, tracer trac
 // are nil when tracing is off.
 func (r *Retrier[In, Out]) retry(ctx context.Context, in In, err error, start time.Time, tracer trace.Tracer, span trace.Span) (Out, error) {
 	var (
-		zero  Out
-		b     backoff.BackOff
-		timer *time.Timer
+		zero    Out
+		waits   waitSeq
+		started bool
+		timer   *time.Timer
 	)
 	defer func() {
 		if timer != nil {
@@ -125,10 +126,11 @@ func (r *Retrier[In, Out]) retry(ctx context.Context, in In, err error, start ti
 		if attempt > r.cfg.maxRetries {
 			return zero, &RetryError{Attempts: attempt, Reason: StopMaxRetries, Err: err}
 		}
-		if b == nil {
-			b = r.cfg.newBackOff()
+		if !started {
+			waits.start(&r.cfg)
+			started = true
 		}
-		delay := b.NextBackOff()
+		delay := waits.next()
 		if delay == backoff.Stop {
 			return zero, &RetryError{Attempts: attempt, Reason: StopBackOff, Err: err}
 		}
@@ -148,10 +150,12 @@ func (r *Retrier[In, Out]) retry(ctx context.Context, in In, err error, start ti
 				attribute.Int(observability.AttrAttempt, attempt+1),
 				attribute.Int64(observability.AttrDelay, delay.Milliseconds())))
 		}
-		observability.Log(ctx, r.cfg.telemetry.Log(), slog.LevelDebug, "retrying after failure",
-			slog.Int(observability.AttrAttempt, attempt),
-			slog.Duration("retry.delay", delay),
-			slog.String("error", err.Error()))
+		if logger := r.cfg.telemetry.Log(); logger.Enabled(ctx, slog.LevelDebug) {
+			observability.Log(ctx, logger, slog.LevelDebug, "retrying after failure",
+				slog.Int(observability.AttrAttempt, attempt),
+				slog.Duration("retry.delay", delay),
+				slog.String("error", err.Error()))
+		}
 		if delay > 0 {
 			var fired <-chan time.Time
 			if r.cfg.clock == SystemClock {

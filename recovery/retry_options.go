@@ -91,8 +91,9 @@ func MaxRetries(n int) RetryOption {
 
 // Exponential selects the exponential strategy (the default): the k-th
 // retry waits InitialDelay × Multiplier^(k-1), capped by MaxDelay, with
-// jitter (factor 0.5) unless [NoJitter] or [Jitter] says otherwise. It is
-// computed by backoff.ExponentialBackOff.
+// jitter (factor 0.5) unless [NoJitter] or [Jitter] says otherwise: the
+// formula of backoff.ExponentialBackOff, computed in place so that a retry
+// allocates nothing.
 func Exponential() RetryOption {
 	return retryOptionFunc(func(c *retryConfig) { c.strategy = strategyExponential; c.custom = nil })
 }

@@ -7,73 +7,70 @@ import (
 	"github.com/cenkalti/backoff/v4"
 )
 
-// newBackOff builds the wait sequence of one Execute. It is called only
-// after a first failure, so the happy path never allocates one.
-func (c *retryConfig) newBackOff() backoff.BackOff {
+// waitSeq yields the waits of one Execute. It lives on the stack of the
+// retry loop: the built-in strategies compute their waits in place, with
+// the formulas of backoff.ExponentialBackOff and its kin but without
+// reading the clock (Retry enforces MaxElapsed itself), so a retry
+// allocates nothing and makes no system call for its waits. A custom
+// strategy ([WithBackOff]) is a backoff.BackOff of its own.
+type waitSeq struct {
+	cfg     *retryConfig
+	custom  backoff.BackOff
+	current time.Duration // exponential: the interval before jitter
+	n       int64         // waits handed out so far
+}
+
+// start prepares the sequence; it is called only after a first failure,
+// so the happy path never touches it.
+func (w *waitSeq) start(c *retryConfig) {
+	w.cfg = c
 	if c.custom != nil {
 		b := c.custom()
 		if b == nil {
-			return &backoff.StopBackOff{}
+			b = &backoff.StopBackOff{}
 		}
 		b.Reset()
-		return b
+		w.custom = b
+		return
 	}
+	w.current = c.initial
+}
+
+// next returns the next wait, or backoff.Stop when a custom strategy says
+// to stop.
+func (w *waitSeq) next() time.Duration {
+	w.n++
+	if w.custom != nil {
+		return w.custom.NextBackOff()
+	}
+	c := w.cfg
 	switch c.strategy {
 	case strategyConstant:
-		return withJitter(backoff.NewConstantBackOff(c.initial), c.jitter)
+		return jitter(c.initial, c.jitter)
 	case strategyLinear:
-		return withJitter(&linearBackOff{step: c.initial, max: c.maxDelay}, c.jitter)
-	default:
-		e := &backoff.ExponentialBackOff{
-			InitialInterval:     c.initial,
-			RandomizationFactor: c.jitter,
-			Multiplier:          c.multiplier,
-			MaxInterval:         c.maxDelay,
-			MaxElapsedTime:      0, // Retry enforces MaxElapsed itself, for every strategy.
-			Stop:                backoff.Stop,
-			Clock:               backoff.SystemClock,
+		d := c.maxDelay
+		if c.initial == 0 {
+			d = 0
+		} else if w.n <= int64(c.maxDelay/c.initial) {
+			d = time.Duration(w.n) * c.initial
 		}
-		e.Reset()
-		return e
-	}
-}
-
-// linearBackOff waits step, 2×step, 3×step, ... capped by max.
-type linearBackOff struct {
-	step, max time.Duration
-	n         int64
-}
-
-func (l *linearBackOff) Reset() { l.n = 0 }
-
-func (l *linearBackOff) NextBackOff() time.Duration {
-	l.n++
-	if l.step > 0 && l.n > int64(l.max/l.step) {
-		return l.max
-	}
-	return time.Duration(l.n) * l.step
-}
-
-// jitterBackOff spreads the waits of b uniformly over [d×(1-f), d×(1+f)].
-type jitterBackOff struct {
-	b      backoff.BackOff
-	factor float64
-}
-
-func withJitter(b backoff.BackOff, f float64) backoff.BackOff {
-	if f == 0 {
-		return b
-	}
-	return &jitterBackOff{b: b, factor: f}
-}
-
-func (j *jitterBackOff) Reset() { j.b.Reset() }
-
-func (j *jitterBackOff) NextBackOff() time.Duration {
-	d := j.b.NextBackOff()
-	if d == backoff.Stop || d <= 0 {
+		return jitter(d, c.jitter)
+	default:
+		d := jitter(w.current, c.jitter)
+		if float64(w.current) >= float64(c.maxDelay)/c.multiplier {
+			w.current = c.maxDelay
+		} else {
+			w.current = time.Duration(float64(w.current) * c.multiplier)
+		}
 		return d
 	}
-	delta := j.factor * float64(d)
+}
+
+// jitter spreads d uniformly over [d×(1-f), d×(1+f)].
+func jitter(d time.Duration, f float64) time.Duration {
+	if f == 0 || d <= 0 {
+		return d
+	}
+	delta := f * float64(d)
 	return time.Duration(float64(d) - delta + rand.Float64()*2*delta)
 }

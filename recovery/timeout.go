@@ -173,8 +173,7 @@ func (t *TimeLimit[In, Out]) execute(ctx context.Context, in In, span trace.Span
 // retried: what err says when it says it (an error marked Permanent that
 // arrived after the deadline is still permanent), else yes.
 func innerVerdict(err error) bool {
-	var r Retryable
-	if errors.As(err, &r) {
+	if r, ok := errors.AsType[Retryable](err); ok {
 		return r.Retryable()
 	}
 	return true
