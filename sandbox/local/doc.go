@@ -68,13 +68,26 @@
 //     the paths above is denied even if a mount were reachable), every
 //     capability dropped including the bounding set, with secure bits
 //     locked so uid 0 never regains them ("caps_dropped");
-//   - a seccomp filter ("seccomp") refusing mount and namespace calls,
+//   - a seccomp filter ("seccomp") that is an allow list: the system
+//     calls an interpreter and common native libraries use pass, a
+//     named set is refused with EPERM (mount and namespace calls,
 //     ptrace and process_vm_*, bpf, perf_event_open, io_uring, keyrings,
-//     userfaultfd, kernel module and kexec calls, clock setting and
-//     clone with namespace flags, plus socket(AF_VSOCK) (a network
-//     namespace does not isolate vsock in a VM); it kills the process on
-//     any system call of a foreign architecture or ABI (int 0x80, x32),
-//     which would otherwise bypass a filter keyed on x86-64 numbers;
+//     userfaultfd, kernel modules and kexec, clock setting, sync and
+//     syncfs, fanotify, kernel AIO, SysV IPC, POSIX message queues,
+//     memfd, mincore and cachestat, clone with namespace flags,
+//     socket(AF_VSOCK) — a network namespace does not isolate vsock in a
+//     VM), and every other call, including any newer than the lists,
+//     fails with ENOSYS; any system call of a foreign architecture or
+//     ABI (int 0x80, x32) kills the process;
+//   - per-sandbox kernel counters: at the "userns" level with a root host
+//     process, each sandbox runs as a host uid of its own
+//     ("uid_per_sandbox", WithHostUIDRange), so per-user counters (pipe
+//     buffer memory, queued signals, processes, descriptors in flight)
+//     are its own; its user namespace caps inotify instances (16) and
+//     watches (4096), fanotify, and nested namespaces (none)
+//     ("userns_limits"), bounding what it charges to host root, who
+//     created the namespace; RLIMIT_SIGPENDING (256) and RLIMIT_MEMLOCK
+//     (64 KiB) bound queued signals and locked memory;
 //   - resource limits ("rlimits"), set by the worker itself before it
 //     reads any code, so they bind everything the code starts: address
 //     space (WithMemoryLimit), file size (WithMaxFileSize), open files
