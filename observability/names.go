@@ -24,7 +24,6 @@ const (
 const (
 	SpanSequentialPrefix = "sequential.step_"
 	SpanParallelPrefix   = "parallel.branch_"
-	SpanConditional      = "conditional"
 	SpanRouter           = "router"
 )
 
@@ -68,9 +67,6 @@ const (
 	SpanE2BCreate            = "e2b.sandbox.create"
 	SpanE2BKill              = "e2b.sandbox.kill"
 	SpanE2BExecute           = "e2b.execute"
-	SpanLLMGenerate          = "llm.generate"
-	SpanLocalSandboxStart    = "local_sandbox.start"
-	SpanLocalSandboxRun      = "local_sandbox.run"
 	SpanPoolAcquire          = "sandbox_pool.acquire"
 	SpanRefinementIteration  = "refinement.iteration_"
 	AttrCodeLength           = "code_length"
@@ -78,9 +74,7 @@ const (
 	AttrExecutionTimeMS      = "execution_time_ms"
 	AttrSandboxID            = "sandbox.id"
 	AttrSandboxProvider      = "sandbox.provider"
-	AttrIsolationLayers      = "sandbox.isolation_layers"
 	AttrErrorName            = "error.name"
-	AttrHTTPStatus           = "http.response.status_code"
 	AttrCacheKeyHashed       = "cache.key_hash"
 	AttrCircuitStateFrom     = "circuit_breaker.from"
 	AttrCircuitStateTo       = "circuit_breaker.to"
