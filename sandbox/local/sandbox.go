@@ -2,6 +2,7 @@ package local
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,6 +48,13 @@ type Sandbox struct {
 
 	outCh  chan chunk
 	evCh   chan event
+	// evFilter tells the event reader which lines of the current run need
+	// no parsing because their budget is spent (filterResults,
+	// filterErrors); evSkipped counts the lines it dropped unparsed and
+	// evParsed those it parsed.
+	evFilter  atomic.Uint32
+	evSkipped atomic.Int64
+	evParsed  atomic.Int64
 	done   chan struct{} // closed by teardown: reader goroutines stop
 	exited chan struct{} // closed when the init has exited
 	exit   string        // how the init exited, set before exited is closed
@@ -264,6 +273,11 @@ func (s *Sandbox) readEvents(f *os.File) {
 			send(event{T: "eof", err: err})
 			return
 		}
+		if f := s.evFilter.Load(); f != 0 && skipEvent(line, f) {
+			s.evSkipped.Add(1)
+			continue
+		}
+		s.evParsed.Add(1)
 		var ev event
 		if err := json.Unmarshal(line, &ev); err != nil {
 			send(event{T: "eof", err: fmt.Errorf("bad protocol line: %w", err)})
@@ -273,6 +287,33 @@ func (s *Sandbox) readEvents(f *os.File) {
 			return
 		}
 	}
+}
+
+const (
+	filterResults = 1 << iota // the run's result budget is spent
+	filterErrors              // the run's error is already kept
+)
+
+var (
+	endPrefix   = []byte(`{"t":"end"`)
+	errorPrefix = []byte(`{"t":"error"`)
+)
+
+// skipEvent reports whether line can be dropped without parsing under
+// filter: once the result budget is spent only the end of the run and (if
+// none was kept yet) its error are parsed, whatever else the code writes;
+// once an error is kept, later errors are not parsed. The worker writes
+// the "t" key first; a line that does not start like the worker's own is
+// the code's and is dropped too.
+func skipEvent(line []byte, filter uint32) bool {
+	if bytes.HasPrefix(line, endPrefix) {
+		return false
+	}
+	isError := bytes.HasPrefix(line, errorPrefix)
+	if filter&filterResults != 0 {
+		return !isError || filter&filterErrors != 0
+	}
+	return isError
 }
 
 func readLine(r *bufio.Reader, limit int) ([]byte, error) {
@@ -411,6 +452,8 @@ func (s *Sandbox) markDead(reason string) {
 // roundTrip sends one command and collects everything until its end.
 func (s *Sandbox) roundTrip(ctx context.Context, cmd command, opts *sandbox.RunOptions, timeout time.Duration) (*sandbox.Execution, error) {
 	col := newCollector(cmd.Nonce, s.p.cfg.maxOutput, opts)
+	s.evFilter.Store(0)
+	s.evSkipped.Store(0)
 	payload := cmd.encode()
 	writeErr := make(chan error, 1)
 	go func() {
@@ -440,13 +483,16 @@ loop:
 			switch ev.T {
 			case "result":
 				r := ev.result()
-				if col.addResult(r) && opts.OnResult != nil {
+				if !col.addResult(r) {
+					s.evFilter.Or(filterResults)
+				} else if opts.OnResult != nil {
 					opts.OnResult(r)
 				}
 			case "error":
 				if col.exec.Error == nil {
 					e := sandbox.ExecutionError{Name: ev.Name, Value: ev.Value, Traceback: ev.Traceback}
 					col.exec.Error = &e
+					s.evFilter.Or(filterErrors)
 					if opts.OnError != nil {
 						opts.OnError(e)
 					}
@@ -491,11 +537,18 @@ loop:
 		}
 		s.markDead(reason)
 		s.teardown()
-		col.finish()
+		s.finish(col)
 		return col.exec, stopErr
 	}
-	col.finish()
+	s.finish(col)
 	return col.exec, nil
+}
+
+// finish completes col, counting the events dropped unparsed as dropped
+// results.
+func (s *Sandbox) finish(col *collector) {
+	col.droppedResults += int(s.evSkipped.Swap(0))
+	col.finish()
 }
 
 // crashed handles a worker that died during a command: it collects the
@@ -521,7 +574,7 @@ func (s *Sandbox) crashed(col *collector, reason string) (*sandbox.Execution, er
 			eofs = 2
 		}
 	}
-	col.finish()
+	s.finish(col)
 	s.stateMu.Lock()
 	closed, dead := s.closed, s.dead
 	s.stateMu.Unlock()

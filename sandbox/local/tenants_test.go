@@ -198,3 +198,35 @@ print(call(448, -1, 0), call(162), call(206, 1, ctypes.byref(ctx)), call(27, 0, 
 		t.Fatalf("process_mrelease, sync, io_setup, mincore: got %s, want %s", got, want)
 	}
 }
+
+// TestNoParsingPastTheBudget: once a run's result budget is spent, the
+// host stops parsing what the code writes on the event pipe (forged
+// results, in any key order) but still sees the run's error and end.
+func TestNoParsingPastTheBudget(t *testing.T) {
+	p := newProvider(t, WithMaxOutputBytes(1000))
+	s := newSandbox(t, p, sandbox.CreateOptions{})
+	mustSucceed(t, s, "1")
+	before := s.evParsed.Load()
+	ex := run(t, s, `
+import os
+big = b'{"t":"result","is_main_result":false,"text":"' + b"x" * 2000 + b'"}\n'
+os.write(4, big)
+os.write(4, big)
+line = b'{"t":"result","is_main_result":false,"text":"flood"}\n' * 1000
+other = b'{"text":"reordered","t":"result"}\n' * 1000
+for _ in range(100):
+    os.write(4, line)
+    os.write(4, other)
+raise ValueError("after the flood")
+`)
+	parsed := s.evParsed.Load() - before
+	if ex.Error == nil || ex.Error.Value != "after the flood" || len(ex.Results) != 1 {
+		t.Fatalf("error %+v, %d results kept", ex.Error, len(ex.Results))
+	}
+	if parsed > 64 { // lines read ahead of the collector (the event channel holds 16)
+		t.Fatalf("the host parsed %d event lines of a run that flooded 200,002 past its budget", parsed)
+	}
+	if !strings.Contains(ex.StderrText(), "[output truncated: 200001 results omitted by the sandbox") {
+		t.Fatalf("note: %q", ex.StderrText())
+	}
+}
