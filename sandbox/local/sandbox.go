@@ -46,8 +46,8 @@ type Sandbox struct {
 	stateless bool
 	uid       int // host uid (see WithHostUIDRange), released on teardown
 
-	outCh  chan chunk
-	evCh   chan event
+	outCh chan chunk
+	evCh  chan event
 	// evFilter tells the event reader which lines of the current run need
 	// no parsing because their budget is spent (filterResults,
 	// filterErrors); evSkipped counts the lines it dropped unparsed and
@@ -55,9 +55,9 @@ type Sandbox struct {
 	evFilter  atomic.Uint32
 	evSkipped atomic.Int64
 	evParsed  atomic.Int64
-	done   chan struct{} // closed by teardown: reader goroutines stop
-	exited chan struct{} // closed when the init has exited
-	exit   string        // how the init exited, set before exited is closed
+	done      chan struct{} // closed by teardown: reader goroutines stop
+	exited    chan struct{} // closed when the init has exited
+	exit      string        // how the init exited, set before exited is closed
 
 	mu       sync.Mutex // serialises Run and Reset
 	stateMu  sync.Mutex
