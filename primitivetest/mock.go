@@ -41,7 +41,12 @@ func NewMock[In, Out any](replies ...Reply[Out]) *Mock[In, Out] {
 	return &Mock[In, Out]{replies: replies}
 }
 
-// Returning returns a Mock that always answers out.
+// Returning returns a Mock that always answers out. Only the input type
+// needs spelling out, the output type is inferred from out:
+//
+//	exec := primitivetest.Returning[sandbox.CodeInput](sandbox.CodeOutput{Success: true, Logs: "42\n"})
+//
+// (sandboxtest.Executor is that line for code execution.)
 func Returning[In, Out any](out Out) *Mock[In, Out] {
 	return NewMock[In](Reply[Out]{Out: out})
 }

@@ -100,3 +100,35 @@ func ExampleMock() {
 	fmt.Println(n, llm.CallCount(), llm.Inputs())
 	// Output: 11 1 [say hi]
 }
+
+// Sequence answers in order, then repeats the last output; only the input
+// type is spelled out.
+func ExampleSequence() {
+	gen := primitivetest.Sequence[string]("print(x)", "x = 1\nprint(x)")
+	for range 3 {
+		code, _ := gen.Execute(context.Background(), "write code")
+		fmt.Printf("%q\n", code)
+	}
+	// Output:
+	// "print(x)"
+	// "x = 1\nprint(x)"
+	// "x = 1\nprint(x)"
+}
+
+func TestSequenceEmptyAndRecording(t *testing.T) {
+	m := primitivetest.Sequence[int, string]()
+	out, err := m.Execute(context.Background(), 7)
+	if out != "" || err != nil || m.CallCount() != 1 || m.Inputs()[0] != 7 {
+		t.Fatalf("%q %v %d", out, err, m.CallCount())
+	}
+	m2 := primitivetest.Sequence[int](1, 2)
+	m2.Then(primitivetest.Reply[int]{Err: errors.New("late")})
+	var got []string
+	for range 4 {
+		o, err := m2.Execute(context.Background(), 0)
+		got = append(got, fmt.Sprint(o, err))
+	}
+	if fmt.Sprint(got) != "[1 <nil> 2 <nil> 0 late 0 late]" {
+		t.Fatalf("%v", got)
+	}
+}
