@@ -15,6 +15,8 @@ import (
 // nil, when the else primitive is nil, or when more than one else is given.
 // The context is checked before cond runs and again before the chosen
 // primitive starts. Use [IfElse] when the branches change the type.
+//
+// Invariants (docs/architecture.md): all hold, as for [Router].
 func Conditional[T any](cond func(context.Context, T) bool, then Primitive[T, T], otherwise ...Primitive[T, T]) Primitive[T, T] {
 	mustFunc("Conditional", cond)
 	mustPrimitive("Conditional", "then primitive", then)
@@ -82,6 +84,12 @@ type RouteDecision struct {
 //
 // It panics at construction when selector is nil, routes is empty, a route
 // is nil, or more than one default is given. The routes map is copied.
+//
+// Invariants (docs/architecture.md): all hold. The context is checked
+// before the selector and before the chosen route; errors pass unchanged;
+// a panic of the selector or the route goes on to the caller; the routing
+// history is replaced, never changed in place, so child contexts never
+// share it.
 func Router[In, Out any, K comparable](selector func(context.Context, In) (K, error), routes map[K]Primitive[In, Out], defaultRoute ...Primitive[In, Out]) Primitive[In, Out] {
 	mustFunc("Router", selector)
 	if len(routes) == 0 {

@@ -21,6 +21,10 @@ import (
 // Metrics go to the meter provider from the options or the global one;
 // with neither installed they cost a few atomic operations. Instrument is
 // safe for concurrent use.
+//
+// Invariants (docs/architecture.md): all hold. A done context returns
+// its cause before the span starts; errors pass unchanged; a panic of p
+// goes on to the caller.
 func Instrument[In, Out any](name string, p Primitive[In, Out], opts ...observability.Option) Primitive[In, Out] {
 	if name == "" {
 		panic("primitives: Instrument: name is empty")

@@ -32,6 +32,12 @@ import (
 // not seen by another.
 // With a tracer provider installed each branch runs in a span named
 // "parallel.branch_<i>".
+//
+// Invariants (docs/architecture.md): all hold. Branches run on goroutines
+// of their own, so a branch's panic comes back as a *PanicError, which is
+// not retryable; the branches a failure cancels see the failing
+// *BranchError as their context's cause, which the module reads as a
+// cancellation, never as a failure of what they call.
 func Parallel[In, Out any](branches ...Primitive[In, Out]) *Fanout[In, Out] {
 	if len(branches) == 0 {
 		panic("primitives: Parallel: no branches")

@@ -19,6 +19,10 @@ import (
 // "sequential.step_<i>" (i from 0) carrying the correlation id; without
 // one, Sequential allocates nothing. The context is checked before each
 // step. Use [Chain.With] to pass options.
+//
+// Invariants (docs/architecture.md): all hold. The context is checked
+// before each step; a *StepError keeps its step's retry verdict (errors.As
+// sees through it); a panic of a step goes on to the caller unchanged.
 func Sequential[T any](steps ...Primitive[T, T]) *Chain[T] {
 	if len(steps) == 0 {
 		panic("primitives: Sequential: no steps")

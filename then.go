@@ -9,6 +9,11 @@ import "context"
 // Then adds no span and no allocation: it is pure glue. It checks the
 // context before each step starts. Use [Sequential] when each step should
 // be traced.
+//
+// Invariants (docs/architecture.md): all hold. Then checks the context
+// before each step, so a late success of the first step is followed by the
+// context's error; it adds nothing to errors, so their retry verdict is
+// the step's; a panic of a step goes on to the caller unchanged.
 func Then[A, B, C any](a Primitive[A, B], b Primitive[B, C]) Primitive[A, C] {
 	mustPrimitive("Then", "first primitive", a)
 	mustPrimitive("Then", "second primitive", b)

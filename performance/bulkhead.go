@@ -54,6 +54,11 @@ type BulkheadPrimitive[In, Out any] struct {
 //
 // Bulkhead panics when p is nil, maxConcurrent < 1, or an option is nil or
 // invalid.
+//
+// Invariants (docs/architecture.md): all hold. A done context returns its
+// cause without taking a slot; the slot is given back on every path, so a
+// panic of p goes on to the caller without costing a slot; errors pass
+// unchanged.
 func Bulkhead[In, Out any](p primitives.Primitive[In, Out], maxConcurrent int, opts ...BulkheadOption) *BulkheadPrimitive[In, Out] {
 	if primitives.IsNil(p) {
 		panic("performance: Bulkhead: primitive is nil")

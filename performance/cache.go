@@ -97,6 +97,12 @@ type CachePrimitive[In, Out any] struct {
 // unregistered then), but its store is not closed.
 //
 // Cache panics when p is nil, or when an option is nil or invalid.
+//
+// Invariants (docs/architecture.md): all hold. A done context returns its
+// cause before any lookup; a run every caller abandoned is cancelled and
+// its result never kept, whatever its error's shape; p runs on a goroutine
+// of its own, so a panic comes back as a *primitives.PanicError, never
+// cached nor retried; a cache dropped without Close is collected.
 func Cache[In, Out any](p primitives.Primitive[In, Out], opts ...CacheOption) *CachePrimitive[In, Out] {
 	return newCache(p, nil, "Cache", opts)
 }

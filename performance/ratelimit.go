@@ -56,6 +56,10 @@ type RateLimitPrimitive[In, Out any] struct {
 //
 // RateLimit panics when p is nil, limit is not positive (rate.Inf is
 // allowed), burst < 1 with a finite limit, or an option is nil or invalid.
+//
+// Invariants (docs/architecture.md): all hold. A done context returns its
+// cause without taking a token; a call cancelled while waiting gives its
+// token back; a panic of p goes on to the caller; errors pass unchanged.
 func RateLimit[In, Out any](p primitives.Primitive[In, Out], limit rate.Limit, burst int, opts ...RateLimitOption) *RateLimitPrimitive[In, Out] {
 	if primitives.IsNil(p) {
 		panic("performance: RateLimit: primitive is nil")

@@ -45,6 +45,11 @@ import (
 // allocation, no lock. Transitions and half-open bookkeeping take a mutex.
 //
 // The returned *Breaker is safe for concurrent use if p is.
+//
+// Invariants (docs/architecture.md): all hold. A caller's cancellation,
+// whatever its cause, is read from the caller's context and counts as
+// nothing; a panic counts as a failure, frees a half-open trial slot and
+// goes on to the caller; errors pass unchanged.
 func CircuitBreaker[In, Out any](p primitives.Primitive[In, Out], opts ...BreakerOption) *Breaker[In, Out] {
 	if primitives.IsNil(p) {
 		panic("recovery: CircuitBreaker: primitive is nil")

@@ -32,6 +32,11 @@ import (
 //
 // The returned *FallbackChain is safe for concurrent use if its primitives
 // are.
+//
+// Invariants (docs/architecture.md): all hold. No alternative runs once
+// the caller's context is done, nor for a panic (one on this goroutine
+// goes on to the caller; a recovered *primitives.PanicError fails fast);
+// a *FallbackError keeps each failure's retry verdict reachable.
 func Fallback[In, Out any](primary primitives.Primitive[In, Out], alternatives ...primitives.Primitive[In, Out]) *FallbackChain[In, Out] {
 	if primitives.IsNil(primary) {
 		panic("recovery: Fallback: primary primitive is nil")

@@ -46,6 +46,13 @@ import (
 // (retry.delay_ms).
 //
 // The returned *Retrier is safe for concurrent use if p is.
+//
+// Invariants (docs/architecture.md): all hold. Retry never makes an
+// attempt once its own context is done, whatever the error says; a panic
+// is never retried (on this goroutine it goes on to the caller; a
+// recovered *primitives.PanicError is not retryable); its *RetryError is
+// not retryable, so nested Retries do not multiply attempts, and it keeps
+// the last error's Retry-After reachable.
 func Retry[In, Out any](p primitives.Primitive[In, Out], opts ...RetryOption) *Retrier[In, Out] {
 	if primitives.IsNil(p) {
 		panic("recovery: Retry: primitive is nil")

@@ -64,6 +64,10 @@ func Step[T any](action, compensate primitives.Primitive[T, T]) SagaStep[T] {
 // telemetry options.
 //
 // The returned *SagaFlow is safe for concurrent use if its primitives are.
+//
+// Invariants (docs/architecture.md): all hold. A done context returns its
+// cause before the first step; the step errors inside a *SagaError keep
+// their retry verdicts; a panic is compensated, then goes on.
 func Saga[T any](steps ...SagaStep[T]) *SagaFlow[T] {
 	if len(steps) == 0 {
 		panic("recovery: Saga: no steps")

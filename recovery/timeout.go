@@ -46,6 +46,12 @@ import (
 // When a tracer provider is installed, Execute runs in a "timeout" span
 // carrying the limit (timeout.ms). The returned *TimeLimit is safe for
 // concurrent use if p is.
+//
+// Invariants (docs/architecture.md): all hold. Only Timeout's own
+// deadline (read from its context, not from the error) makes a
+// *TimeoutError, which keeps an inner "not retryable"; a panic of p goes
+// on to the caller, or, with AbandonOnDeadline, comes back as a
+// *primitives.PanicError; the inner context is released on every path.
 func Timeout[In, Out any](p primitives.Primitive[In, Out], d time.Duration, opts ...TimeoutOption) *TimeLimit[In, Out] {
 	if primitives.IsNil(p) {
 		panic("recovery: Timeout: primitive is nil")

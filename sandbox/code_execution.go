@@ -68,6 +68,13 @@ var _ primitives.Primitive[CodeInput, CodeOutput] = (*CodeExecution)(nil)
 // sandboxes rotated after 3300 s. Nothing is created until the first
 // execution. A nil provider or nil option panics, as do invalid option
 // values (see each option).
+//
+// Invariants (docs/architecture.md): all hold. A done context returns its
+// cause before a sandbox is acquired; a cancelled execution is counted as
+// canceled from the caller's context, whatever error the backend returns;
+// the backend's errors keep their retry verdicts through *RunError; a
+// backend that panics has its sandbox discarded (the pool's slot is kept)
+// and the panic goes on to the caller.
 func NewCodeExecution(p Provider, opts ...CodeOption) *CodeExecution {
 	if p == nil {
 		panic("sandbox: NewCodeExecution: provider is nil")
