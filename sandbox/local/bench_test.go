@@ -2,8 +2,12 @@ package local
 
 import (
 	"context"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,4 +155,80 @@ func BenchmarkStatelessCall(b *testing.B) {
 	if s := ce.Pool().Stats(); s.Created != 1 {
 		b.Fatalf("the calls did not reuse one sandbox: %+v", s)
 	}
+}
+
+// BenchmarkDenseSessions creates N live session sandboxes (N from the
+// environment variable DENSE_SESSIONS, default 100) in parallel, runs one
+// cell on each, and reports the time to create them all and the
+// proportional set size (PSS, shared pages divided among their users) of
+// one idle session: every process of every sandbox, summed, divided by N.
+func BenchmarkDenseSessions(b *testing.B) {
+	n := 100
+	if v, err := strconv.Atoi(os.Getenv("DENSE_SESSIONS")); err == nil && v > 0 {
+		n = v
+	}
+	p := sharedProvider(b)
+	ctx := context.Background()
+	for b.Loop() {
+		boxes := make([]*Sandbox, n)
+		start := time.Now()
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 8)
+		var failed atomic.Int32
+		for i := range n {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				s, err := p.create(ctx, sandbox.CreateOptions{})
+				if err != nil {
+					b.Error(err)
+					failed.Add(1)
+					return
+				}
+				if ex, err := s.Run(ctx, "x = 1\nx", sandbox.RunOptions{}); err != nil || ex.Text() != "1" {
+					b.Errorf("%v %v", ex, err)
+				}
+				boxes[i] = s
+			}()
+		}
+		wg.Wait()
+		created := time.Since(start)
+		var pssKiB int64
+		for _, s := range boxes {
+			if s == nil {
+				continue
+			}
+			for _, pid := range processTree(s.child.cmd.Process.Pid) {
+				pssKiB += pss(pid)
+			}
+		}
+		b.ReportMetric(float64(pssKiB)/1024/float64(n), "MiB-PSS/session")
+		b.ReportMetric(created.Seconds(), "s-to-create-all")
+		b.ReportMetric(float64(n), "sessions")
+		for _, s := range boxes {
+			if s != nil {
+				s.Close(ctx)
+			}
+		}
+		if failed.Load() > 0 {
+			b.Fatalf("%d sandboxes failed", failed.Load())
+		}
+	}
+}
+
+// pss returns the proportional set size of a process in KiB.
+func pss(pid int) int64 {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Pss:" {
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			return v
+		}
+	}
+	return 0
 }
