@@ -11,10 +11,11 @@ import (
 	"github.com/ttadev/primitives/observability"
 )
 
-// Lift and Func turn ordinary functions into primitives.
+// Lift and From turn ordinary functions into primitives: Lift for one that
+// cannot fail and needs no context, From for the general case.
 func ExampleLift() {
 	double := p.Lift(func(n int) int { return 2 * n })
-	describe := p.Func[int, string](func(_ context.Context, n int) (string, error) {
+	describe := p.From(func(_ context.Context, n int) (string, error) {
 		return fmt.Sprintf("%d is even: %v", n, n%2 == 0), nil
 	})
 	out, err := p.Then(double, describe).Execute(context.Background(), 21)

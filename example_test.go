@@ -13,7 +13,7 @@ import (
 func ExamplePipe4() {
 	generate := p.Lift(func(req string) string { return "print(" + req + ")" })
 	execute := p.Lift(func(code string) int { return len(code) })
-	validate := p.Func[int, bool](func(_ context.Context, n int) (bool, error) {
+	validate := p.From(func(_ context.Context, n int) (bool, error) {
 		if n == 0 {
 			return false, errors.New("nothing ran")
 		}
@@ -54,7 +54,7 @@ func ExampleParallel() {
 
 func ExampleParallel_collectAll() {
 	ok := p.Lift(func(n int) int { return n })
-	bad := p.Func[int, int](func(context.Context, int) (int, error) { return 0, errors.New("quota") })
+	bad := p.From(func(context.Context, int) (int, error) { return 0, errors.New("quota") })
 	out, err := p.Parallel(ok, bad).With(p.CollectAll()).Execute(context.Background(), 5)
 	fmt.Println(out, err)
 	// Output: [5 0] parallel branch 1: quota
@@ -91,7 +91,7 @@ func ExampleWithWorkflow() {
 	wf := p.NewWorkflowContext(p.CorrelationID("exec-123"), p.WorkflowID("codegen"))
 	ctx := p.WithWorkflow(context.Background(), wf)
 
-	step := p.Func[string, string](func(ctx context.Context, in string) (string, error) {
+	step := p.From(func(ctx context.Context, in string) (string, error) {
 		w := p.WorkflowFrom(ctx)
 		w.Set("last_input", in)
 		return w.CorrelationID() + ":" + in, nil

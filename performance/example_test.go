@@ -20,7 +20,7 @@ type CodeInput struct {
 
 func ExampleCache() {
 	runs := 0
-	execute := primitives.Func[CodeInput, string](func(_ context.Context, in CodeInput) (string, error) {
+	execute := primitives.From(func(_ context.Context, in CodeInput) (string, error) {
 		runs++
 		return "output of " + in.Code, nil
 	})
@@ -56,7 +56,7 @@ func ExampleCache_eviction() {
 
 func ExampleCacheErrors() {
 	calls := 0
-	flaky := primitives.Func[string, string](func(context.Context, string) (string, error) {
+	flaky := primitives.From(func(context.Context, string) (string, error) {
 		calls++
 		return "", errors.New("no such package")
 	})
@@ -77,7 +77,7 @@ func ExampleCacheErrors() {
 func ExampleBulkhead() {
 	release := make(chan struct{})
 	started := make(chan struct{})
-	slow := primitives.Func[string, string](func(_ context.Context, s string) (string, error) {
+	slow := primitives.From(func(_ context.Context, s string) (string, error) {
 		close(started)
 		<-release
 		return s, nil

@@ -12,7 +12,7 @@ import (
 
 func ExampleRetry() {
 	calls := 0
-	flakyAPI := primitives.Func[string, string](func(_ context.Context, q string) (string, error) {
+	flakyAPI := primitives.From(func(_ context.Context, q string) (string, error) {
 		calls++
 		if calls < 3 {
 			return "", recovery.Transient(errors.New("503 service unavailable"), 0)
@@ -32,7 +32,7 @@ func ExampleRetry() {
 }
 
 func ExampleRetry_exhausted() {
-	down := primitives.Func[int, int](func(context.Context, int) (int, error) {
+	down := primitives.From(func(context.Context, int) (int, error) {
 		return 0, errors.New("connection refused")
 	})
 	_, err := recovery.Retry(down, recovery.MaxRetries(2), recovery.InitialDelay(0)).Execute(context.Background(), 1)
@@ -42,7 +42,7 @@ func ExampleRetry_exhausted() {
 	fmt.Println(err)
 
 	// Errors that say they are permanent are returned at once.
-	bad := primitives.Func[int, int](func(context.Context, int) (int, error) {
+	bad := primitives.From(func(context.Context, int) (int, error) {
 		return 0, &recovery.InvalidInputError{Field: "code", Reason: "empty"}
 	})
 	_, err = recovery.Retry(bad).Execute(context.Background(), 1)
@@ -54,13 +54,13 @@ func ExampleRetry_exhausted() {
 }
 
 func ExampleFallback() {
-	primary := primitives.Func[string, string](func(context.Context, string) (string, error) {
+	primary := primitives.From(func(context.Context, string) (string, error) {
 		return "", errors.New("primary model overloaded")
 	})
-	secondary := primitives.Func[string, string](func(context.Context, string) (string, error) {
+	secondary := primitives.From(func(context.Context, string) (string, error) {
 		return "", errors.New("secondary model down")
 	})
-	local := primitives.Func[string, string](func(_ context.Context, q string) (string, error) {
+	local := primitives.From(func(_ context.Context, q string) (string, error) {
 		return "local answer to " + q, nil
 	})
 	out, err := recovery.Fallback(primary, secondary, local).Execute(context.Background(), "q")
@@ -74,7 +74,7 @@ func ExampleFallback() {
 }
 
 func ExampleTimeout() {
-	slow := primitives.Func[string, string](func(ctx context.Context, _ string) (string, error) {
+	slow := primitives.From(func(ctx context.Context, _ string) (string, error) {
 		select {
 		case <-time.After(time.Hour):
 			return "late", nil
@@ -85,7 +85,7 @@ func ExampleTimeout() {
 	_, err := recovery.Timeout(slow, 10*time.Millisecond).Execute(context.Background(), "x")
 	fmt.Println(err, errors.Is(err, recovery.ErrTimeout), errors.Is(err, context.DeadlineExceeded))
 
-	cached := primitives.Func[string, string](func(context.Context, string) (string, error) { return "cached", nil })
+	cached := primitives.From(func(context.Context, string) (string, error) { return "cached", nil })
 	out, err := recovery.Timeout(slow, 10*time.Millisecond).WithFallback(cached).Execute(context.Background(), "x")
 	fmt.Println(out, err)
 	// Output:
@@ -94,7 +94,7 @@ func ExampleTimeout() {
 }
 
 func ExampleCircuitBreaker() {
-	down := primitives.Func[int, int](func(context.Context, int) (int, error) { return 0, errors.New("503") })
+	down := primitives.From(func(context.Context, int) (int, error) { return 0, errors.New("503") })
 	cb := recovery.CircuitBreaker(down,
 		recovery.FailureThreshold(2), recovery.RecoveryTimeout(time.Minute),
 		recovery.OnStateChange(func(c recovery.StateChange) { fmt.Println("circuit:", c.From, "->", c.To) }))
@@ -123,17 +123,17 @@ type order struct {
 }
 
 func ExampleSaga() {
-	reserve := primitives.Func[order, order](func(_ context.Context, o order) (order, error) {
+	reserve := primitives.From(func(_ context.Context, o order) (order, error) {
 		o.Seat = "12A"
 		fmt.Println("reserved", o.Seat)
 		return o, nil
 	})
-	release := primitives.Func[order, order](func(ctx context.Context, o order) (order, error) {
+	release := primitives.From(func(ctx context.Context, o order) (order, error) {
 		done, _ := recovery.CompensatedOutput[order](ctx)
 		fmt.Printf("released %s (input seat %q)\n", done.Seat, o.Seat)
 		return o, nil
 	})
-	charge := primitives.Func[order, order](func(context.Context, order) (order, error) {
+	charge := primitives.From(func(context.Context, order) (order, error) {
 		return order{}, errors.New("card declined")
 	})
 	book := recovery.Saga(
@@ -155,7 +155,7 @@ func ExampleSaga() {
 // bounds the whole sequence of attempts and waits.
 func Example_composition() {
 	attempts := 0
-	hangsOnce := primitives.Func[int, int](func(ctx context.Context, n int) (int, error) {
+	hangsOnce := primitives.From(func(ctx context.Context, n int) (int, error) {
 		attempts++
 		if attempts == 1 {
 			<-ctx.Done() // the first attempt hangs until its deadline
@@ -163,7 +163,7 @@ func Example_composition() {
 		}
 		return n * 2, nil
 	})
-	backup := primitives.Func[int, int](func(context.Context, int) (int, error) { return -1, nil })
+	backup := primitives.From(func(context.Context, int) (int, error) { return -1, nil })
 
 	perAttempt := recovery.Retry(
 		recovery.Timeout(recovery.Fallback(hangsOnce, backup), 20*time.Millisecond),

@@ -69,7 +69,7 @@ func ExampleNewCodeExecution_testProvider() {
 		}
 		return sandboxtest.Output("ran: " + code + "\n"), nil
 	})
-	exec := sandbox.NewCodeExecution(prov, quiet)
+	exec := sandbox.NewCodeExecution(prov)
 	defer exec.Close(context.Background())
 
 	out, err := exec.Execute(context.Background(), sandbox.CodeInput{Code: "print('hi')"})

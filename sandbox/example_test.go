@@ -3,10 +3,8 @@ package sandbox_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
-	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/performance"
 	"github.com/ttadev/primitives/recovery"
 	"github.com/ttadev/primitives/sandbox"
@@ -16,15 +14,13 @@ import (
 // The seed's first example, on the embedded local sandbox: no account, no
 // key, no network.
 func ExampleNewCodeExecution() {
-	prov, err := local.New(observability.WithLogger(slog.New(slog.DiscardHandler)))
+	prov, err := local.New()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer prov.Close()
-	exec := sandbox.NewCodeExecution(prov,
-		sandbox.WithTimeout(30*time.Second),
-		observability.WithLogger(slog.New(slog.DiscardHandler)))
+	// OwnProvider: closing the primitive closes the provider too.
+	exec := sandbox.NewCodeExecution(prov, sandbox.OwnProvider(), sandbox.WithTimeout(30*time.Second))
 	defer exec.Close(context.Background())
 
 	out, err := exec.Execute(context.Background(), sandbox.CodeInput{Code: `
@@ -51,13 +47,12 @@ print(factorial(5))
 // The seed's composition: retry infrastructure failures, cache results by
 // code.
 func ExampleCodeExecution_pipeline() {
-	prov, err := local.New(observability.WithLogger(slog.New(slog.DiscardHandler)))
+	prov, err := local.New()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer prov.Close()
-	exec := sandbox.NewCodeExecution(prov, observability.WithLogger(slog.New(slog.DiscardHandler)))
+	exec := sandbox.NewCodeExecution(prov, sandbox.OwnProvider())
 	defer exec.Close(context.Background())
 
 	cached := performance.CacheBy(exec, func(in sandbox.CodeInput) string { return in.Code }, performance.TTL(time.Hour))
