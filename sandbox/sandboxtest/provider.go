@@ -4,6 +4,10 @@
 // a network. It counts what happens to its sandboxes (created, closed,
 // reset, runs, overlapping runs) so tests can check that nothing leaks.
 //
+// The common cases take one line: Printing (every cell prints a text),
+// Raising (every cell raises an exception), and Executor (a stand-in for
+// the whole code-execution step, answering given outputs).
+//
 // For tests of what code does, use the real local sandbox
 // (sandbox/local) instead.
 package sandboxtest
