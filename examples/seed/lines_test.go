@@ -32,6 +32,7 @@ var pageSections = []struct {
 	{"pattern-3", "Pattern 3: With Caching", "cachedExecutor", 5},
 	{"example-1", "Example 1: Validate Generated Code", "validateCode", 8},
 	{"example-2", "Example 2: Run Tests", "runTests", 11},
+	{"authentication", "API Key", "e2bExecutor", 3},
 	{"common-errors", "Common Errors (ValueError 2, TimeoutError 5, E2BError 0)", "commonErrors", 7},
 	{"retry", "Retry Strategy", "resilientExecutor", 5},
 	{"observability", "Observability", "observe", 0},

@@ -51,6 +51,7 @@ var sections = []section{
 	{"pattern-3", "Composition / Pattern 3: With Caching", runCaching},
 	{"example-1", "Examples / Example 1: Validate Generated Code", runValidateCode},
 	{"example-2", "Examples / Example 2: Run Tests", runTests},
+	{"authentication", "Authentication / API Key", runAuthentication},
 	{"common-errors", "Error Handling / Common Errors", runCommonErrors},
 	{"retry", "Error Handling / Retry Strategy", runRetry},
 	{"observability", "Observability", func(ctx context.Context, w io.Writer, _ *sandbox.CodeExecution) error {

@@ -29,6 +29,7 @@ func TestSections(t *testing.T) {
 		"pattern-3":        {"hits=1 misses=1\n"},
 		"example-1":        {"print(\"Hello, World!\") -> true\n", "print(\"Hello, World!) -> false\n"},
 		"example-2":        {"All tests passed!\n"},
+		"authentication":   {"refused: true "},
 		"common-errors": {
 			"missing code: invalid input: code: is empty\n",
 			"infinite loop: true ", "timed out after 1s\n",
