@@ -12,9 +12,11 @@
 // answers takes its place (standin.go); where it talks about E2B's service
 // failing, a fake E2B server on loopback (e2btest) plays the service.
 //
-// Each section's code is one function named in sections below, kept as
-// close to the page's Python as Go allows; docs/seed.md compares their
-// lengths, and lines_test.go keeps that table true.
+// Each section's code is one function (listed in lines_test.go), kept as
+// close to the page's Python as Go allows; the run* functions around it
+// only exercise it and print. docs/seed.md compares the functions' lengths
+// with the Python's, and lines_test.go keeps that table true. The page's
+// unit test is TestCodeExecutionSuccess in unit_test.go.
 package main
 
 import (
