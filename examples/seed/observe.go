@@ -26,9 +26,11 @@ func observe(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter)) // WithBatcher in production
+	defer tp.Shutdown(ctx)
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(ctx)
 	logger := slog.New(slog.NewJSONHandler(w, nil))
 	executor, err := codeexec.FromEnv(observability.WithProviders(observability.Providers{TracerProvider: tp, MeterProvider: mp, Logger: logger}),
 		codeexec.WithCodeOptions(sandbox.LogExecutions(slog.LevelInfo))) // one record per execution, at Info
@@ -41,6 +43,11 @@ func observe(ctx context.Context, w io.Writer) error {
 			return err
 		}
 	}
+	return printMetrics(ctx, w, reader)
+}
+
+// printMetrics reads the metrics once and prints each one's total.
+func printMetrics(ctx context.Context, w io.Writer, reader sdkmetric.Reader) error {
 	var metrics metricdata.ResourceMetrics
 	if err := reader.Collect(ctx, &metrics); err != nil {
 		return err
