@@ -49,10 +49,11 @@ func withErrorHandling(ctx context.Context, w io.Writer, executor *sandbox.CodeE
 }
 
 // installPackages is the page's "Install Packages", on an executor with
-// installs off (the default: sandbox.WithPipInstall(false)). The cell is
-// refused and the import fails; the page's request to api.github.com
-// never leaves the sandbox. Installing into the sandbox's own site, from
-// an index the application names, is being built; see docs/seed.md.
+// installs off (the default: sandbox.WithPipInstall(false)). pip refuses,
+// the import fails, and the page's request to api.github.com is never made
+// (it could not leave the sandbox anyway: its network is off). Installing
+// into the sandbox's own site, from an index the application names, is
+// being built; see docs/seed.md.
 func installPackages(ctx context.Context, w io.Writer, executor *sandbox.CodeExecution) error {
 	code := `
 # Install package
