@@ -36,10 +36,14 @@
 // constructors of cgo packages run before any Go code and are not
 // covered; the init functions still run before the capability drop,
 // Landlock and seccomp, with the privileges of root in the sandbox's user
-// namespace. The sandbox init stays as process 1 of the
-// sandbox, reaps orphans and forwards interrupts, and starts the Python
-// worker as its only child; when the worker exits, the init exits and the
-// kernel kills every process left in the sandbox.
+// namespace. Once the layers are in place the sandbox init replaces
+// itself (exec) with a small process 1 — a POSIX shell loop, or the
+// interpreter itself where /bin/sh is missing — that starts the Python
+// worker, reaps orphans and forwards interrupts; when the worker exits it
+// exits the same way, and the kernel kills every process left in the
+// sandbox. No Go runtime, and no mapping of the host program's binary,
+// stays in a running sandbox: an idle session costs about 3.9 MiB of
+// proportional memory (BenchmarkDenseSessions).
 //
 // # Layers
 //

@@ -52,7 +52,8 @@ foreign`)
 	if ex.Text() != "[]" {
 		t.Errorf("descriptors in the worker that are not its own pipes: %s", ex.Text())
 	}
-	// The init's descriptors, memory and root are out of reach.
+	// The init's descriptors and memory are out of reach, and the host
+	// binary is not mapped in the sandbox.
 	ex = mustSucceed(t, s, `import os
 opened = []
 for fd in os.listdir('/proc/1/fd'):
@@ -65,7 +66,16 @@ opened`)
 	if ex.Text() != "[]" {
 		t.Errorf("descriptors of the init opened through /proc/1/fd: %s", ex.Text())
 	}
-	for _, path := range []string{"/proc/1/mem", "/proc/1/environ", "/proc/1/root/proc/1/root", "/proc/1/map_files"} {
+	ex = mustSucceed(t, s, `import os
+sorted({os.path.basename(os.readlink('/proc/%s/exe' % p)) for p in os.listdir('/proc') if p.isdigit()})`)
+	if exe, _ := os.Executable(); strings.Contains(ex.Text(), "'"+filepath.Base(exe)+"'") || !strings.Contains(ex.Text(), "'python3") {
+		t.Errorf("programs running in the sandbox: %s; want the interpreter and its init, not this binary", ex.Text())
+	}
+	// Process 1 is the interpreter's own init, forked from the worker
+	// before it read any code (the host binary no longer stays resident):
+	// its environment, root and mappings are the worker's own, and its
+	// memory stays out of reach.
+	for _, path := range []string{"/proc/1/mem"} {
 		ex := run(t, s, fmt.Sprintf(`import os
 p = %q
 os.listdir(p) if os.path.isdir(p) else open(p, 'rb').read(64)`, path))

@@ -175,6 +175,7 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 		}
 	}
 	cfg.Args = p.workerArgs(clean)
+	cfg.Shell = initShell()
 	c, err := startChild(pl, cfg, netns)
 	if err != nil {
 		d.remove()
@@ -631,6 +632,15 @@ func (s *Sandbox) teardown() {
 		}
 		s.p.forget(s)
 	})
+}
+
+// initShell returns the shell that runs as the sandbox's process 1, or ""
+// when /bin/sh is missing (the interpreter is then process 1).
+func initShell() string {
+	if fi, err := os.Stat("/bin/sh"); err == nil && !fi.IsDir() {
+		return "/bin/sh"
+	}
+	return ""
 }
 
 func (ev *event) result() sandbox.Result {

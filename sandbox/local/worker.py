@@ -38,6 +38,66 @@ _limits()  # before any user code can run; hard limits cannot be raised again
 
 import _ast, _json, _signal as signal, builtins
 
+
+def _init(worker):
+    # The first process of the sandbox (process 1 of its pid namespace)
+    # stays here as its init, sharing its pages with the worker: it
+    # forwards interrupts to the worker, reaps orphans, and when the worker
+    # exits it exits the same way, which ends every process of the
+    # sandbox. Without a pid namespace it kills the worker's leftovers (it
+    # is their subreaper) first.
+    import gc
+    gc.disable()  # a collection would touch, and so copy, the pages shared with the worker
+    for fd in range(5):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)
+
+    def interrupt(signum, frame):
+        try:
+            os.kill(worker, signal.SIGINT)
+        except OSError:
+            pass
+
+    signal.signal(signal.SIGINT, interrupt)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(3)
+        if pid != worker:
+            continue
+        if os.getpid() != 1:
+            for _ in range(3):
+                try:
+                    with open("/proc/self/task/%d/children" % os.getpid()) as f:
+                        rest = [int(p) for p in f.read().split()]
+                except OSError:
+                    rest = []
+                for p in rest:
+                    try:
+                        os.kill(p, 9)
+                    except OSError:
+                        pass
+                try:
+                    while os.waitpid(-1, os.WNOHANG)[0]:
+                        pass
+                except ChildProcessError:
+                    pass
+        if os.WIFSIGNALED(status):
+            os._exit(128 + os.WTERMSIG(status))
+        os._exit(os.WEXITSTATUS(status))
+
+
+if sys.argv[-1] == "init":  # started as the sandbox's first process
+    sys.argv.pop()
+    _pid = os.fork()
+    if _pid:
+        _init(_pid)
+
 for _sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE, signal.SIGCHLD):
     try:
         signal.signal(_sig, signal.SIG_DFL)

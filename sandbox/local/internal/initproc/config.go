@@ -54,6 +54,9 @@ type Config struct {
 	// created the namespace. Only set with a user namespace.
 	UserLimits map[string]int `json:"user_limits,omitempty"`
 
+	// Shell is a POSIX shell to run as process 1 (see shellInit), or ""
+	// to make the interpreter itself process 1.
+	Shell       string   `json:"shell"`
 	Interpreter string   `json:"interpreter"`
 	Args        []string `json:"args"` // argv[1:] of the worker
 	Env         []string `json:"env"`

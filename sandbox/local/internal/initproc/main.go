@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -123,7 +121,7 @@ func Main() {
 	if cfg.Probe {
 		os.Exit(0)
 	}
-	os.Exit(runWorker(&cfg, events))
+	os.Exit(execWorker(&cfg, events))
 }
 
 func landlockRules(cfg *Config) []landlockRule {
@@ -145,98 +143,62 @@ func landlockRules(cfg *Config) []landlockRule {
 	return rules
 }
 
-// runWorker starts the interpreter with the sandbox's descriptors, stays
-// as process 1 (reaping orphans and forwarding SIGINT) and returns the
-// worker's exit code when it exits.
-func runWorker(cfg *Config, events *os.File) int {
-	devnull, err := os.Open(os.DevNull)
+// shellInit is process 1 of a sandbox when a POSIX shell is available:
+// it starts the worker ("$@"), forwards SIGINT to it, ignores the signals
+// the host may send by mistake, reaps orphans (the shell's wait reaps any
+// child), and exits as the worker did (128+signal when it was killed),
+// which ends every process of the sandbox. The worker restores its own
+// SIGINT handling, which a shell leaves ignored in background jobs. The
+// shell keeps none of the worker's descriptors.
+const shellInit = `trap 'kill -INT $w 2>/dev/null' INT
+trap '' TERM HUP QUIT USR1 USR2 PIPE
+"$@" & w=$!
+exec 0<&- 1>&- 2>&- 3<&- 4>&-
+while :; do
+	wait $w; s=$?
+	kill -0 $w 2>/dev/null || exit $s
+done`
+
+// execWorker replaces this process with a small init (shellInit, or
+// without a shell the interpreter itself, from which worker.py forks the
+// worker), which stays as process 1 of the sandbox: no Go runtime stays
+// resident in a sandbox. Descriptors 0-4 become /dev/null, stdout,
+// stderr, commands and events; every other one is close-on-exec. It
+// returns only on failure.
+func execWorker(cfg *Config, events *os.File) int {
+	devnull, err := unix.Open(os.DevNull, unix.O_RDWR, 0)
 	if err != nil {
 		return 3
 	}
-	files := []*os.File{devnull, os.NewFile(FDStdout, "stdout"), os.NewFile(FDStderr, "stderr"),
-		os.NewFile(FDCmd, "cmd"), events}
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
-	proc, err := os.StartProcess(cfg.Interpreter, append([]string{"python3"}, cfg.Args...), &os.ProcAttr{
-		Dir:   cfg.Dir,
-		Env:   cfg.Env,
-		Files: files,
-		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
-	})
-	if err != nil {
-		b, _ := json.Marshal(Report{T: "init", Fatal: "start interpreter: " + err.Error()})
-		events.Write(append(b, '\n'))
-		return 3
-	}
-	for _, f := range files {
-		f.Close()
-	}
-	pid := proc.Pid
-	go func() {
-		for s := range sigs {
-			if s == syscall.SIGINT {
-				syscall.Kill(pid, syscall.SIGINT)
-			}
-		}
-	}()
-	for {
-		var ws unix.WaitStatus
-		wpid, err := unix.Wait4(-1, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
+	// In this order no source is overwritten before it is copied: 1 and 2
+	// are free, 3 (the configuration) is closed, 4 is copied to 1 first.
+	for _, m := range [][2]int{{FDStdout, 1}, {FDStderr, 2}, {FDCmd, 3}, {FDEvents, 4}, {devnull, 0}} {
+		if err := unix.Dup3(m[0], m[1], 0); err != nil {
 			return 3
 		}
-		if wpid != pid {
-			continue
-		}
-		if !cfg.PidNS {
-			killDescendants()
-		}
-		if ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ws.ExitStatus()
 	}
-}
-
-// killDescendants kills the worker's leftovers when there is no pid
-// namespace to do it: as a child subreaper this process has inherited them.
-func killDescendants() {
-	for range 3 {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/children", unix.Gettid()))
-		if err != nil || len(b) == 0 {
-			return
-		}
-		var pid int
-		for _, f := range splitFields(string(b)) {
-			if _, err := fmt.Sscan(f, &pid); err == nil {
-				unix.Kill(pid, unix.SIGKILL)
-			}
-		}
-		for {
-			if _, err := unix.Wait4(-1, nil, unix.WNOHANG, nil); err != nil {
-				break
-			}
+	for _, fd := range []int{FDStderr, FDCmd, FDEvents, devnull} {
+		if fd > 4 {
+			unix.Close(fd)
 		}
 	}
-}
-
-func splitFields(s string) []string {
-	var out []string
-	start := -1
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ' ' || s[i] == '\n' {
-			if start >= 0 {
-				out = append(out, s[start:i])
-				start = -1
-			}
-		} else if start < 0 {
-			start = i
-		}
+	if err := unix.Chdir(cfg.Dir); err != nil {
+		return 3
 	}
-	return out
+	// Dropping to another uid clears the parent-death signal: set it again
+	// so the sandbox dies with the host.
+	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+	path, argv := cfg.Interpreter, append([]string{"python3"}, cfg.Args...)
+	if cfg.Shell != "" {
+		// A shell is a far smaller process 1 than a second interpreter.
+		path, argv = cfg.Shell, append([]string{"sh", "-c", shellInit, "sh", cfg.Interpreter}, cfg.Args...)
+	} else {
+		argv = append(argv, "init") // worker.py forks the worker and stays as process 1
+	}
+	err = unix.Exec(path, argv, cfg.Env)
+	b, _ := json.Marshal(Report{T: "init", Fatal: "start interpreter: " + err.Error()})
+	unix.Write(4, append(b, '\n'))
+	return 3
 }
 
 // setUserLimits writes the limits of the sandbox's user namespace.
