@@ -9,7 +9,7 @@ import (
 	"strconv"
 )
 
-// defaultKeyFunc returns the key function used when no KeyFunc is given:
+// defaultKeyFunc returns the key function of Cache (CacheBy takes one):
 //   - a string input is its own key (no cost);
 //   - other strings, integers, booleans and floats are formatted with
 //     strconv;
@@ -43,7 +43,7 @@ func defaultKeyFunc[In any](constructor string) func(In) string {
 		}
 	}
 	if problem := jsonKeyProblem(t, map[reflect.Type]bool{}); problem != "" {
-		panic(fmt.Sprintf("performance: %s: the default key cannot encode input type %s (%s); give a KeyFunc", constructor, t, problem))
+		panic(fmt.Sprintf("performance: %s: the default key cannot encode input type %s (%s); use CacheBy with a key function", constructor, t, problem))
 	}
 	return jsonKey[In]
 }

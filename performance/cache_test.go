@@ -150,13 +150,13 @@ func TestCacheDefaultKeyRejectsUnfaithfulTypes(t *testing.T) {
 	mustPanic(t, "field withHidden.secret is unexported", func() {
 		performance.Cache(primitives.Lift(func(w withHidden) string { return w.Code + w.secret }))
 	})
-	mustPanic(t, "give a KeyFunc", func() {
+	mustPanic(t, "use CacheBy with a key function", func() {
 		performance.Cache(primitives.Lift(func(w withFunc) string { return w.Code }))
 	})
 	mustPanic(t, "chan", func() {
 		performance.Cache(primitives.Lift(func(ch chan int) int { return cap(ch) }))
 	})
-	// A KeyFunc makes such types cacheable.
+	// A key function (CacheBy) makes such types cacheable.
 	c := performance.CacheBy(primitives.Lift(func(w withHidden) string { return w.Code }), func(w withHidden) string { return w.Code })
 	closeCache(t, c)
 	// Fields excluded with json:"-" are excluded from the key on purpose.
