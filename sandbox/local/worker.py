@@ -13,11 +13,12 @@
 # the cell wrote, including output of os.system and subprocesses.
 #
 # Stateless mode (settings "clean=DIR:DIR..."): the worker is a zygote that
-# never runs user code itself. For each cell it forks a child from its
-# pre-imported, pristine state; the child runs the cell and exits. Then the
-# zygote kills every other process in the sandbox, writes the end markers
-# and, before it reads the next command, empties the writable directories.
-# Each cell therefore starts from the same clean slate.
+# never reads a command or runs user code itself. It forks a child from its
+# pre-imported, pristine state; the child warms up, reads one command, runs
+# it and exits. Then the zygote kills every other process in the sandbox,
+# writes the end markers, empties the writable directories and forks the
+# child for the next command. Each cell therefore starts from the same
+# clean slate.
 import sys, os
 
 _settings = sys.argv[1].split()  # max_text, then NAME=value settings
@@ -319,25 +320,30 @@ def _run_cell(code, env):
         _restore_env(saved)
 
 
-def _serve():
-    global _ns, _count
-    _send({"t": "ready"})
+def _read_command():
+    # Returns (op, nonce, code, env), or None at the end of the input.
     while True:
         try:
             line = _CMD.readline()
             if not line:
-                os._exit(0)
+                return None
             op, nonce, ncode, nenv = line.decode().split()
             code = _CMD.read(int(ncode)).decode("utf-8", "replace")
             env = _CMD.read(int(nenv)).decode("utf-8", "replace").split("\0")
+            return op, nonce, code, env
         except KeyboardInterrupt:
             continue
-        if _CLEAN:
-            if op == "run":
-                _fork_cell(code, env)
-            _finish(nonce, 1)
-            _wipe_all()
-        elif op == "run":
+
+
+def _serve():
+    global _ns, _count
+    _send({"t": "ready"})
+    while True:
+        cmd = _read_command()
+        if cmd is None:
+            os._exit(0)
+        op, nonce, code, env = cmd
+        if op == "run":
             _run_cell(code, env)
             _finish(nonce)
         elif op == "reset":
@@ -361,37 +367,80 @@ def _forward_interrupt(signum, frame):
             pass
 
 
-def _fork_cell(code, env):
-    # Runs one cell in a child forked from this pristine process, then
-    # removes every process the cell left. When the child did not finish
-    # the cell (os._exit, a fatal signal), the zygote exits the same way,
-    # so the host reports a crash as in session mode.
+def _cell_child(done_w):
+    # The child: warm up while no command is pending, then read one
+    # command, tell the zygote its nonce, and run it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _warm_up()
+    except BaseException:
+        pass
+    cmd = _read_command()
+    if cmd is None:
+        os.write(done_w, b"e")
+        return
+    op, nonce, code, env = cmd
+    _CMD.close()  # later commands are not the cell's business
+    os.write(done_w, b"n" + nonce.encode() + b"\n")
+    if op == "run":
+        _run_cell(code, env)
+        _flush()
+    os.write(done_w, b"k")
+
+
+def _warm_up():
+    # Runs a throw-away cell through the same paths as a real one, so the
+    # pages a cell touches are copied from the zygote before the command
+    # arrives rather than while the caller waits. Nothing of it stays.
+    tree = compile("_w = [i * 2 for i in range(3)]\n_w", "<warm-up>", "exec", _ast.PyCF_ONLY_AST)
+    last = _ast.Expression(tree.body.pop().value)
+    ns = {"__builtins__": builtins}
+    exec(compile(tree, "<warm-up>", "exec"), ns)
+    _str(repr(eval(compile(last, "<warm-up>", "eval"), ns)))
+
+
+def _fork_cell():
+    # Forks the child that will run the next cell, waits until it has run
+    # it, then removes every process the cell left and reports its end.
+    # The fork and the child's warm-up happen while the sandbox is idle.
+    # When the child did not finish the cell (os._exit, a fatal signal),
+    # the zygote exits the same way, so the host reports a crash as in
+    # session mode.
     global _child
     done_r, done_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             os.close(done_r)
-            _CMD.close()  # later commands are not the cell's business
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            _run_cell(code, env)
-            _flush()
-            os.write(done_w, b"k")
+            _cell_child(done_w)
         finally:
             os._exit(0)
     _child = pid
     os.close(done_w)
     _, status = os.waitpid(pid, 0)
     _child = 0
-    finished = os.read(done_r, 1) == b"k"
-    os.close(done_r)
     if not _sweep():
         os._exit(3)
-    if not finished:
+    report = b""
+    while True:  # every writer is gone: this ends
+        part = os.read(done_r, 4096)
+        if not part or len(report) > 4096:
+            break
+        report += part
+    os.close(done_r)
+    if report.startswith(b"e"):
+        os._exit(0)  # the host closed the command pipe
+    nonce, _, rest = report[1:].partition(b"\n")
+    if not report.startswith(b"n") or len(nonce) != 16:
+        _flush()
+        os._exit(3)  # died before it read its command
+    if b"k" not in rest:
         _flush()
         if os.WIFSIGNALED(status):
             os._exit(128 + os.WTERMSIG(status))
         os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 3)
+    _finish(nonce.decode(), 1)
+    _wipe_all()
 
 
 def _state(pid):
@@ -492,7 +541,9 @@ def _serve_stateless():
     signal.signal(signal.SIGINT, _forward_interrupt)
     gc.collect()
     gc.freeze()  # keep the zygote's objects out of the children's collections
-    _serve()
+    _send({"t": "ready"})
+    while True:
+        _fork_cell()
 
 
 if _CLEAN:
