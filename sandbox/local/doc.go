@@ -165,12 +165,13 @@
 // A stateless sandbox.Pool (the CodeExecution primitive's default) asks
 // for stateless sandboxes (CreateOptions.Stateless). Their worker is a
 // zygote: a Python process that has imported what the worker needs and
-// never runs user code. Each run is a child forked from it; when the child
-// ends, the zygote kills every other process of the sandbox (all of the
-// pid namespace but the init and itself, until none is left), writes the
-// end of the run, and empties /work (the home directory), /tmp and
-// /dev/shm, restoring their modes and removing their extended attributes,
-// before it reads the next command. So nothing of a run is visible to the
+// never reads a command or runs user code. Each run is a child forked
+// from it (forked and warmed up while the sandbox is idle; it reads its
+// own command); when the child ends, the zygote kills every other process
+// of the sandbox (all of the pid namespace but the init and itself, until
+// none is left), writes the end of the run, and empties /work (the home
+// directory), /tmp and /dev/shm, restoring their modes and removing their
+// extended attributes, before it forks the child for the next run. So nothing of a run is visible to the
 // next: files, environment, processes and threads, imported modules and
 // their patches, builtins, open descriptors, working directory, signal
 // handlers, masks and alarms, rlimits lowered by the code, CPU time and
@@ -184,6 +185,22 @@
 //
 // A clean slate is not isolation from the host's kernel (see below), and
 // callers of one pool still share its sandboxes' CPU and memory bounds.
+//
+// Memory: no memory cgroup is used (where the host process's memory
+// cgroup is not delegated to it, creating sandbox cgroups would mean
+// writing into a hierarchy it does not own). A sandbox's memory is
+// bounded by RLIMIT_AS per process (virtual memory, WithMemoryLimit) times
+// RLIMIT_NPROC processes (WithMaxProcesses), the sizes of its tmpfs
+// mounts (/work, /tmp, /dev/shm), pipe buffers per uid, and the refusal of
+// memfd and SysV shared memory; nothing bounds its resident memory as a
+// whole, and the kernel's OOM killer is the last resort.
+//
+// Shared kernel counters: the sandbox's user namespace is still created
+// by the host process (root), so per-user-namespace counts are also
+// charged to root; each sandbox's share is capped ("userns_limits"), so
+// exhausting root's (128 inotify instances by default) takes many
+// sandboxes at once. CPU time is shared with no per-sandbox share; an
+// execution is bounded by wall clock only.
 //
 // The degraded levels are weaker. Without a pid namespace ("none") the
 // init runs as the sandbox's uid, so code can kill it and leave
