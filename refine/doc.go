@@ -16,36 +16,49 @@
 // that the next generation receives, with the code, the error's name,
 // value and traceback and the end of the output.
 //
-// # The rules of the module, as this package keeps them
+// # The module's invariants, as this package keeps them
 //
-//   - Programmer errors panic at construction: a nil generator, executor,
+// The numbers are those of docs/architecture.md ("Invariants"); the
+// conformance matrix (internal/conformance) runs a Loop with its inner
+// step as the generator and as the executor under every condition.
+//
+//  1. Context first: a done context returns its cause before the
+//     generator is called; the context is checked again before each
+//     generation and each execution.
+//  2. Cancellation is read from the context: an executor error matching
+//     recovery.ErrTimeout counts as the code's failure only while the
+//     caller's context is live; once the caller's context has ended, its
+//     error is returned and no further attempt starts.
+//  3. Retryability survives: a Go error from the generator, the executor
+//     or the validator is an infrastructure failure (an LLM rate limit, a
+//     lost sandbox), not an attempt, and it is returned as it is, so its
+//     own Retryable and RetryAfter still speak to recovery.Retry. Put the
+//     Retry around the generator or the executor (not around the loop) to
+//     keep the attempts already made. When the attempts or the token
+//     budget run out, the error is an *ExhaustedError (matching
+//     [ErrNoWorkingCode], not retryable: its budget is spent) carrying the
+//     whole history.
+//  4. Panics are bugs: the generator, executor and validator run on the
+//     caller's goroutine, so a panic reaches the caller with its own
+//     value; it is not an attempt and is never retried. The open spans are
+//     ended (status Error) as it unwinds.
+//  5. Nothing is leaked: the loop starts no goroutine and holds nothing
+//     between runs; a generator that appends to the history it receives
+//     does not change the loop's.
+//  6. Programmer errors panic at construction: a nil generator, executor,
 //     validator or option, MaxAttempts below 1, a negative budget or
-//     feedback limit. Execute never dereferences nil.
-//   - Run-time failures are errors that say whether to retry. A Go error
-//     from the generator, the executor or the validator is an
-//     infrastructure failure (an LLM rate limit, a lost sandbox): it is not
-//     an attempt, and it is returned as it is, so its own Retryable and
-//     RetryAfter still speak to recovery.Retry. Put the Retry around the
-//     generator or the executor (not around the loop) to keep the attempts
-//     already made. When the attempts or the token budget run out, the
-//     error is an *ExhaustedError (matching [ErrNoWorkingCode], not
-//     retryable) carrying the whole history.
-//   - User-code failures are results: a Python exception is a failed
-//     attempt fed back to the generator, never a Go error. One executor
-//     error is treated the same way: a timeout of the generated code
-//     (recovery.ErrTimeout while the caller's context is still live),
-//     because code that loops forever is the code's fault, and the next
-//     generation should hear of it.
-//   - The context is checked before each generation and each execution,
-//     and its cause is returned.
-//   - Telemetry costs nothing when it is off. With a tracer provider the
+//     feedback limit.
+//  7. User-code failures are results: a Python exception, a failing test,
+//     a validator's refusal or a reply without code is a failed attempt
+//     fed back to the generator, never a Go error. One executor error is
+//     treated the same way: the generated code running past its time
+//     limit (recovery.ErrTimeout, see 2), because code that loops forever
+//     is the code's fault and the next generation should hear of it.
+//  8. Telemetry costs nothing when it is off. With a tracer provider the
 //     loop runs in a "refinement" span with one "refinement.iteration_<n>"
 //     child per attempt; the generator's and executor's own spans nest
 //     under the attempt's. Each finished run adds to the metrics
 //     refinement_runs_total and refinement_attempts (by
-//     refinement.outcome) and writes one log record.
-//   - A panic in the generator, executor or validator runs on the caller's
-//     goroutine and propagates unchanged; it is not an attempt and is
-//     never retried. The open spans are ended (status Error) as it
-//     unwinds.
+//     refinement.outcome) and writes one log record (Debug, or Warn when
+//     it fails).
 package refine
