@@ -131,6 +131,7 @@ func TestOptionsPanicOnInvalidValues(t *testing.T) {
 		"WithDefaultTimeout": func() { WithDefaultTimeout(0) },
 		"WithInterpreter":    func() { WithInterpreter("") },
 		"WithWorkDirRoot":    func() { WithWorkDirRoot("") },
+		"WithHostUIDRange":   func() { WithHostUIDRange(1<<32-10, 100) },
 	}
 	for name, f := range cases {
 		func() {

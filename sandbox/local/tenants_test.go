@@ -230,3 +230,27 @@ raise ValueError("after the flood")
 		t.Fatalf("note: %q", ex.StderrText())
 	}
 }
+
+// TestHostUIDRangeIsUsedAndReused: sandboxes take uids from the configured
+// range, one each, and a closed sandbox's uid serves the next one; with
+// the range used up, Create fails rather than share a uid.
+func TestHostUIDRangeIsUsedAndReused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("one uid per sandbox needs a root host process")
+	}
+	p := newProvider(t, WithHostUIDRange(0x6f000000, 2))
+	a := newSandbox(t, p, sandbox.CreateOptions{})
+	b := newSandbox(t, p, sandbox.CreateOptions{})
+	if a.uid == b.uid || a.uid < 0x6f000000 || a.uid > 0x6f000001 || b.uid < 0x6f000000 || b.uid > 0x6f000001 {
+		t.Fatalf("uids %#x and %#x, want the two of the range", a.uid, b.uid)
+	}
+	if _, err := p.Create(context.Background(), sandbox.CreateOptions{}); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("third sandbox on a range of two: %v", err)
+	}
+	a.Close(context.Background())
+	c := newSandbox(t, p, sandbox.CreateOptions{})
+	if c.uid != a.uid {
+		t.Fatalf("uid %#x, want the closed sandbox's %#x", c.uid, a.uid)
+	}
+	mustSucceed(t, c, "1")
+}
