@@ -132,7 +132,7 @@ func (p *Anthropic) Execute(ctx context.Context, req Request) (Response, error) 
 	}
 	ctx, c := p.telemetry.begin(ctx, model, &req, maxTokens)
 	resp, id, err := p.execute(ctx, model, maxTokens, &req)
-	c.end(ctx, &resp, id, resp.Usage.InputTokens+resp.Usage.CacheReadInputTokens+resp.Usage.CacheCreationInputTokens, err)
+	c.end(ctx, &resp, id, resp.Usage.InputTokens, err)
 	if err != nil {
 		return Response{}, err
 	}
@@ -199,7 +199,8 @@ func (p *Anthropic) execute(ctx context.Context, model string, maxTokens int, re
 		Model:      string(msg.Model),
 		StopReason: string(msg.StopReason),
 		Usage: Usage{
-			InputTokens:              msg.Usage.InputTokens,
+			// Anthropic's input_tokens leaves out the cached part.
+			InputTokens:              msg.Usage.InputTokens + msg.Usage.CacheReadInputTokens + msg.Usage.CacheCreationInputTokens,
 			OutputTokens:             msg.Usage.OutputTokens,
 			CacheReadInputTokens:     msg.Usage.CacheReadInputTokens,
 			CacheCreationInputTokens: msg.Usage.CacheCreationInputTokens,

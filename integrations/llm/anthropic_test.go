@@ -42,7 +42,7 @@ func TestAnthropicRequestOnTheWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Response{Text: "Hello, world", Model: "claude-sonnet-4-5-20250929", StopReason: "end_turn",
-		Usage: Usage{InputTokens: 12, OutputTokens: 6, CacheReadInputTokens: 5, CacheCreationInputTokens: 3}}
+		Usage: Usage{InputTokens: 20, OutputTokens: 6, CacheReadInputTokens: 5, CacheCreationInputTokens: 3}}
 	if !reflect.DeepEqual(resp, want) {
 		t.Fatalf("response = %+v, want %+v", resp, want)
 	}

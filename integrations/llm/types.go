@@ -55,16 +55,18 @@ type Request struct {
 // Usage counts the tokens of one call, as the service reported them. A
 // count the service does not report is 0.
 type Usage struct {
-	// InputTokens counts the prompt tokens billed at the normal rate. For
-	// Anthropic it excludes the cache counts below; for OpenAI it is the
-	// whole prompt, cached part included.
+	// InputTokens counts the whole prompt, the cached part included, with
+	// every provider (Anthropic reports the cached part apart; the
+	// provider adds it back), as the gen_ai.usage.input_tokens attribute
+	// does.
 	InputTokens int64
 	// OutputTokens counts the generated tokens.
 	OutputTokens int64
-	// CacheReadInputTokens counts prompt tokens read from the prompt cache.
+	// CacheReadInputTokens counts the prompt tokens read from the prompt
+	// cache: part of InputTokens, billed at a lower rate.
 	CacheReadInputTokens int64
-	// CacheCreationInputTokens counts prompt tokens written to the prompt
-	// cache (Anthropic only).
+	// CacheCreationInputTokens counts the prompt tokens written to the
+	// prompt cache: part of InputTokens.
 	CacheCreationInputTokens int64
 }
 
@@ -78,9 +80,10 @@ func (u Usage) Add(v Usage) Usage {
 	}
 }
 
-// Total returns all tokens counted by u: input, output and cache tokens.
+// Total returns all tokens of u: the whole prompt and the output. The
+// cache counts are part of InputTokens and are not added again.
 func (u Usage) Total() int64 {
-	return u.InputTokens + u.OutputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens
+	return u.InputTokens + u.OutputTokens
 }
 
 // Response is the answer to one [Request].
