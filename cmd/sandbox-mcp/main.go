@@ -179,7 +179,10 @@ func serveHTTP(ctx context.Context, srv *mcpserver.Server, addr, token string, l
 	if err := srv.Close(cctx); err != nil {
 		logger.Warn("closing sandboxes", "error", err)
 	}
-	sctx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	// The sessions are over: what is left are event streams a client may
+	// still hold open, which Shutdown would wait for. Give requests in
+	// flight a moment, then close whatever remains.
+	sctx, cancel2 := context.WithTimeout(context.Background(), time.Second)
 	defer cancel2()
 	if err := hs.Shutdown(sctx); err != nil {
 		_ = hs.Close()

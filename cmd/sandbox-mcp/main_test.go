@@ -44,6 +44,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
+	watchSandboxes()
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -135,8 +136,8 @@ func runCell(t testing.TB, cs *mcp.ClientSession, code string) mcpserver.RunCode
 	return structured[mcpserver.RunCodeOutput](t, callTool(t, cs, mcpserver.ToolRunCode, map[string]any{"code": code}))
 }
 
-// sandboxesOf lists the live processes running the built binary other than
-// pid: the local sandboxes' init processes re-execute it.
+// processesOf lists the live (not zombie) processes running the built
+// binary other than except: the servers the tests started.
 func processesOf(bin string, except int) []int {
 	var pids []int
 	entries, _ := os.ReadDir("/proc")
@@ -145,23 +146,99 @@ func processesOf(bin string, except int) []int {
 		if err != nil || pid == except {
 			continue
 		}
-		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == bin {
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == bin && alive(pid) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
 }
 
+// stat returns the parent pid and the state letter of pid.
+func stat(pid int) (ppid int, state byte, ok bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, 0, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')') // the command may hold spaces
+	if i < 0 || i+4 > len(s) {
+		return 0, 0, false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	return ppid, f[0][0], true
+}
+
+func alive(pid int) bool {
+	_, state, ok := stat(pid)
+	return ok && state != 'Z' && state != 'X'
+}
+
+// sandboxesOf lists the live child processes of a server: each local
+// sandbox is one (its init), whatever program that init runs.
+func sandboxesOf(server int) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, state, ok := stat(pid); ok && ppid == server && state != 'Z' && state != 'X' {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// seen records every sandbox of every server the tests started, so that a
+// sandbox that outlives its server (reparented, no longer its child) is
+// still found.
+var (
+	seenMu sync.Mutex
+	seen   = map[int]bool{}
+	watch  sync.Once
+)
+
+func watchSandboxes() {
+	watch.Do(func() {
+		go func() {
+			for {
+				for _, server := range processesOf(binary, -1) {
+					for _, pid := range sandboxesOf(server) {
+						seenMu.Lock()
+						seen[pid] = true
+						seenMu.Unlock()
+					}
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	})
+}
+
+// waitNoProcesses waits until no server of the tests and no sandbox they
+// started is alive.
 func waitNoProcesses(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		left := processesOf(binary, -1)
+		seenMu.Lock()
+		for pid := range seen {
+			if alive(pid) {
+				left = append(left, pid)
+			}
+		}
+		seenMu.Unlock()
 		if len(left) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("processes of %s left: %v", binary, left)
+			t.Fatalf("processes of %s (servers or their sandboxes) left: %v", binary, left)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -241,7 +318,7 @@ func TestStdio(t *testing.T) {
 	}
 	// The cancelled sandbox is gone: one sandbox process left (the live one).
 	deadline := time.Now().Add(10 * time.Second)
-	for n := len(processesOf(binary, cmd.Process.Pid)); n != 1; n = len(processesOf(binary, cmd.Process.Pid)) {
+	for n := len(sandboxesOf(cmd.Process.Pid)); n != 1; n = len(sandboxesOf(cmd.Process.Pid)) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d sandbox processes after cancellation, want 1", n)
 		}
