@@ -481,6 +481,18 @@ loop:
 				col.feed(c.stream, c.data)
 			}
 		case ev := <-s.evCh:
+			// Output the worker wrote before this event may already be
+			// read: pass it on first, so callbacks keep the cell's order.
+			for drained := false; !drained; {
+				select {
+				case c := <-s.outCh:
+					if !c.eof {
+						col.feed(c.stream, c.data)
+					}
+				default:
+					drained = true
+				}
+			}
 			switch ev.T {
 			case "result":
 				r := ev.result()
