@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ttadev/primitives/recovery"
 	"github.com/ttadev/primitives/sandbox"
 )
@@ -55,9 +57,14 @@ type Sandbox struct {
 	evFilter  atomic.Uint32
 	evSkipped atomic.Int64
 	evParsed  atomic.Int64
-	done      chan struct{} // closed by teardown: reader goroutines stop
-	exited    chan struct{} // closed when the init has exited
-	exit      string        // how the init exited, set before exited is closed
+	// read counts the bytes each stream's reader has taken from its pipe;
+	// taken, owned by the goroutine running a command, those it has
+	// received from outCh (see catchUp).
+	read   [2]atomic.Int64
+	taken  [2]int64
+	done   chan struct{} // closed by teardown: reader goroutines stop
+	exited chan struct{} // closed when the init has exited
+	exit   string        // how the init exited, set before exited is closed
 
 	mu       sync.Mutex // serialises Run and Reset
 	stateMu  sync.Mutex
@@ -239,6 +246,7 @@ func (s *Sandbox) readStream(f *os.File, stream int) {
 	for {
 		n, err := f.Read(buf)
 		if n > 0 {
+			s.read[stream].Add(int64(n))
 			select {
 			case s.outCh <- chunk{stream: stream, data: slices.Clone(buf[:n])}:
 			case <-s.done:
@@ -477,22 +485,9 @@ loop:
 	for !(gotEnd && col.complete()) {
 		select {
 		case c := <-s.outCh:
-			if !c.eof {
-				col.feed(c.stream, c.data)
-			}
+			s.take(col, c)
 		case ev := <-s.evCh:
-			// Output the worker wrote before this event may already be
-			// read: pass it on first, so callbacks keep the cell's order.
-			for drained := false; !drained; {
-				select {
-				case c := <-s.outCh:
-					if !c.eof {
-						col.feed(c.stream, c.data)
-					}
-				default:
-					drained = true
-				}
-			}
+			s.catchUp(col)
 			switch ev.T {
 			case "result":
 				r := ev.result()
@@ -557,6 +552,52 @@ loop:
 	return col.exec, nil
 }
 
+// take passes a chunk read from a stream to col.
+func (s *Sandbox) take(col *collector, c chunk) {
+	if !c.eof {
+		s.taken[c.stream] += int64(len(c.data))
+		col.feed(c.stream, c.data)
+	}
+}
+
+// catchUp passes on, before an event is handled, the output the worker
+// wrote before the event: what is still in the pipes or in the readers'
+// hands when the event arrives (waiting at most 50 ms for it), so the
+// callbacks see a print before the result that follows it.
+func (s *Sandbox) catchUp(col *collector) {
+	var target [2]int64
+	for i, f := range []*os.File{s.child.stdout, s.child.stderr} {
+		target[i] = s.read[i].Load() + int64(pending(f))
+	}
+	var timeout <-chan time.Time
+	for s.taken[0] < target[0] || s.taken[1] < target[1] {
+		if timeout == nil {
+			timeout = time.After(50 * time.Millisecond)
+		}
+		select {
+		case c := <-s.outCh:
+			s.take(col, c)
+			if c.eof {
+				return
+			}
+		case <-timeout:
+			return
+		}
+	}
+}
+
+// pending returns the bytes waiting in the pipe f (FIONREAD, which is
+// TIOCINQ).
+func pending(f *os.File) int {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
+	return n
+}
+
 // finish completes col, counting the events dropped unparsed as dropped
 // results.
 func (s *Sandbox) finish(col *collector) {
@@ -580,9 +621,8 @@ func (s *Sandbox) crashed(col *collector, reason string) (*sandbox.Execution, er
 		case c := <-s.outCh:
 			if c.eof {
 				eofs++
-			} else {
-				col.feed(c.stream, c.data)
 			}
+			s.take(col, c)
 		case <-drain:
 			eofs = 2
 		}
