@@ -97,7 +97,10 @@ type CodeOutput struct {
 	SandboxID string `json:"sandbox_id"`
 	// ExecutionCount is the sandbox's execution counter after this run.
 	ExecutionCount int `json:"execution_count"`
-	// Truncated reports that some output was cut at the maximum size.
+	// Truncated reports that some output was dropped by any layer: cut at
+	// the primitive's maximum size (WithMaxOutputSize), or dropped by the
+	// backend at its own byte limit. The text carries a note saying which
+	// layer dropped how much.
 	Truncated bool `json:"truncated"`
 }
 
