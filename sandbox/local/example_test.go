@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/ttadev/primitives/observability"
 	"log/slog"
+	"time"
 
 	"github.com/ttadev/primitives/sandbox"
 	"github.com/ttadev/primitives/sandbox/local"
@@ -43,4 +44,26 @@ func Example() {
 	// in /work
 	// result: 42
 	// <nil> ZeroDivisionError: division by zero 2
+}
+
+// One call builds the provider, the pool and the primitive; one Close
+// releases them all.
+func ExampleNewCodeExecutionPrimitive() {
+	ctx := context.Background()
+	exec, err := local.NewCodeExecutionPrimitive(
+		observability.WithLogger(slog.New(slog.DiscardHandler)),
+		local.WithMemoryLimit(512<<20),
+		local.WithCodeOptions(sandbox.WithTimeout(10*time.Second)),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer exec.Close(ctx) // closes the pool, the provider and its sandboxes
+
+	out, err := exec.Execute(ctx, sandbox.CodeInput{Code: "print(6 * 7)"})
+	fmt.Print(out.Logs, out.Success, " ", err, "\n")
+	// Output:
+	// 42
+	// true <nil>
 }

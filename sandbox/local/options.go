@@ -74,13 +74,18 @@ func defaultConfig() config {
 // sets the logger of the isolation report and the sandbox lifecycle
 // records). Invalid values panic in the option constructor
 // ("local: WithX: ..."), as they are programmer errors.
+//
+// Every Option is also a [PrimitiveOption]: [NewCodeExecutionPrimitive]
+// passes it on to the provider it builds.
 type Option interface {
+	PrimitiveOption
 	ForLocal(seal.Token)
 }
 
 type option func(*config)
 
-func (option) ForLocal(seal.Token) {}
+func (option) ForLocal(seal.Token)          {}
+func (option) ForLocalPrimitive(seal.Token) {}
 
 func applyOptions(c *config, opts []Option) {
 	for i, o := range opts {
