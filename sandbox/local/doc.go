@@ -113,8 +113,11 @@
 // uid 65534); "none" (no namespaces: Landlock confines the file system and
 // seccomp refuses IP sockets, the worker runs as uid 65534 when the host
 // is root, and a subreaper init kills the worker's leftovers). A layer
-// that fails is listed in [Isolation].Missing with the reason, and one
-// log line lists the active layers. If neither a mount namespace nor
+// that fails is listed in [Isolation].Missing with the reason, and a
+// "local sandbox isolation" record lists the active layers: at Info once
+// per process for each distinct result, and at Warn from every New when
+// the isolation is degraded (a level below "userns", or the file system
+// or the network not isolated). If neither a mount namespace nor
 // Landlock can confine the file system, or neither a network namespace
 // nor seccomp can cut the network, New returns [ErrIsolationUnavailable]
 // unless [AllowUnsafe] is given.

@@ -17,6 +17,7 @@ import (
 )
 
 func TestIsolationReportsEveryLayerAndLogsOnce(t *testing.T) {
+	loggedIsolation.Clear() // another test may have logged this result already
 	var buf bytes.Buffer
 	p, err := New(observability.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	if err != nil {
@@ -198,5 +199,34 @@ func TestWorkDirRootMustBeTraversable(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "not searchable") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// The full isolation is logged at Info once per process, whatever the
+// number of providers and loggers; a degraded one warns at every New.
+func TestIsolationLogOncePerResultAndWarnWhenDegraded(t *testing.T) {
+	loggedIsolation.Clear()
+	var full, other, deg bytes.Buffer
+	for range 3 {
+		newProvider(t, observability.WithLogger(slog.New(slog.NewTextHandler(&full, nil))))
+	}
+	newProvider(t, observability.WithLogger(slog.New(slog.NewTextHandler(&other, nil))))
+	if n := strings.Count(full.String(), "local sandbox isolation"); n != 1 || !strings.Contains(full.String(), "level=INFO") {
+		t.Errorf("three New calls logged %d isolation records, want 1 at Info:\n%s", n, full.String())
+	}
+	if other.Len() != 0 {
+		t.Errorf("a fourth New with another logger logged the same result again: %s", other.String())
+	}
+	for range 2 {
+		newProvider(t, withLevel(levelRootNS), observability.WithLogger(slog.New(slog.NewTextHandler(&deg, nil))))
+	}
+	lines := strings.Split(strings.TrimSpace(deg.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("two degraded New calls logged %d records, want 2:\n%s", len(lines), deg.String())
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "level=WARN") || !strings.Contains(l, "local sandbox isolation") || !strings.Contains(l, "isolation_level=rootns") {
+			t.Errorf("degraded isolation record %q, want a Warn naming level rootns", l)
+		}
 	}
 }

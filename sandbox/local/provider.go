@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"os/exec"
@@ -46,8 +47,12 @@ var _ sandbox.Provider = (*Provider)(nil)
 
 // New returns a Provider. The first call in a process probes which
 // isolation layers work on this machine (a few milliseconds: it starts a
-// throw-away sandbox init for each degradation step tried) and logs one
-// line listing them; later calls reuse the result. New fails with
+// throw-away sandbox init for each degradation step tried); later calls
+// reuse the result. The "local sandbox isolation" record listing the
+// layers is written once per process for each distinct result (level,
+// layers, interpreter): at Info when the isolation is full, and at Warn,
+// by every New, when it is degraded (file system or network not
+// isolated, or a level below "userns"). New fails with
 // [ErrIsolationUnavailable] if neither the file system nor the network
 // can be isolated, unless [AllowUnsafe] is given, and with an error if no
 // usable Python interpreter is found. Invalid option values panic.
@@ -70,9 +75,7 @@ func New(opts ...Option) (*Provider, error) {
 			return nil, err
 		}
 	}
-	cfg.logger.Info("local sandbox isolation",
-		"level", iso.Level, "active", iso.Active, "missing", slices.Sorted(maps.Keys(iso.Missing)),
-		"interpreter", exe, "unsafe_allowed", cfg.allowUnsafe)
+	logIsolation(cfg.logger, iso, exe, cfg.allowUnsafe)
 	if !(iso.FilesystemIsolated && iso.NetworkIsolated) && !cfg.allowUnsafe {
 		return nil, fmt.Errorf("%w (level %s, missing: %v)", ErrIsolationUnavailable, iso.Level, iso.Missing)
 	}
@@ -83,6 +86,35 @@ func New(opts ...Option) (*Provider, error) {
 	return &Provider{cfg: cfg, plan: p, iso: iso, interpreter: exe, roBinds: interpreterBinds(exe),
 		compiledWorker: compileWorker(exe),
 		sandboxes:      map[*Sandbox]struct{}{}, uids: map[int]bool{}, perUID: perUID}, nil
+}
+
+// loggedIsolation holds the isolation results already logged at Info in
+// this process (see logIsolation).
+var loggedIsolation sync.Map
+
+// logIsolation writes the isolation record: at Warn every time when the
+// isolation is degraded, else at Info the first time this result is seen
+// in the process.
+func logIsolation(logger *slog.Logger, iso Isolation, exe string, unsafe bool) {
+	missing := slices.Sorted(maps.Keys(iso.Missing))
+	args := []any{"isolation_level", iso.Level, "active", iso.Active, "missing", missing,
+		"interpreter", exe, "unsafe_allowed", unsafe}
+	if degraded(iso) {
+		logger.Warn("local sandbox isolation", append(args,
+			"filesystem_isolated", iso.FilesystemIsolated, "network_isolated", iso.NetworkIsolated)...)
+		return
+	}
+	key := fmt.Sprint(iso.Level, iso.Active, missing, exe, unsafe)
+	if _, seen := loggedIsolation.LoadOrStore(key, true); seen {
+		return
+	}
+	logger.Info("local sandbox isolation", args...)
+}
+
+// degraded reports whether iso falls short of the full isolation: the
+// file system or the network not isolated, or a level below "userns".
+func degraded(iso Isolation) bool {
+	return !iso.FilesystemIsolated || !iso.NetworkIsolated || iso.Level != levelUserNS.String()
 }
 
 // allocUID reserves a host uid for a new sandbox: its own from the
