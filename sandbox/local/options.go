@@ -119,7 +119,11 @@ func mustPositive[T int | int64 | time.Duration](name string, v T) {
 // as pyenv's) is replaced by the real binary it selects, because a shim
 // costs ~90 ms per start. The interpreter must lie under /usr or in a
 // directory tree readable by an unprivileged user: that tree is bound
-// read-only into the sandbox.
+// read-only into the sandbox. New refuses an interpreter the sandbox's
+// uid could not run (a directory on its path not searchable by other
+// users, such as a mode-700 home; a file without the execute bit for
+// them) or one installed under /tmp, /work, /dev or /proc, which the
+// sandbox's own mounts hide.
 func WithInterpreter(path string) Option {
 	if path == "" {
 		panic("local: WithInterpreter: empty path")

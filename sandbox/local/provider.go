@@ -55,7 +55,10 @@ var _ sandbox.Provider = (*Provider)(nil)
 // isolated, or a level below "userns"). New fails with
 // [ErrIsolationUnavailable] if neither the file system nor the network
 // can be isolated, unless [AllowUnsafe] is given, and with an error if no
-// usable Python interpreter is found. Invalid option values panic.
+// Python interpreter is found or if the sandbox's uid could not run the
+// one found (a directory on its path not searchable by that uid, e.g. a
+// mode-700 home when the host runs as root, or a file it may not
+// execute). Invalid option values panic.
 func New(opts ...Option) (*Provider, error) {
 	cfg := defaultConfig()
 	applyOptions(&cfg, opts)
@@ -82,6 +85,13 @@ func New(opts ...Option) (*Provider, error) {
 	perUID := p.level == levelUserNS && os.Geteuid() == 0
 	if perUID {
 		iso.Active = append(iso.Active, "uid_per_sandbox")
+	}
+	uid, gid := p.hostUID, p.hostGID
+	if perUID {
+		uid, gid = cfg.uidBase, cfg.uidBase
+	}
+	if err := checkInterpreterUsable(exe, uid, gid, p.mount); err != nil {
+		return nil, err
 	}
 	return &Provider{cfg: cfg, plan: p, iso: iso, interpreter: exe, roBinds: interpreterBinds(exe),
 		compiledWorker: compileWorker(exe),
