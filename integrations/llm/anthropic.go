@@ -122,21 +122,7 @@ func (p *Anthropic) Name() string { return ProviderAnthropic }
 // *ConnectionError or *ResponseError; a caller's cancelled context gives
 // an error matching the context's.
 func (p *Anthropic) Execute(ctx context.Context, req Request) (Response, error) {
-	model := req.Model
-	if model == "" {
-		model = p.cfg.model
-	}
-	maxTokens := req.MaxTokens
-	if maxTokens == 0 {
-		maxTokens = p.cfg.maxTokens
-	}
-	ctx, c := p.telemetry.begin(ctx, model, &req, maxTokens)
-	resp, id, err := p.execute(ctx, model, maxTokens, &req)
-	c.end(ctx, &resp, id, resp.Usage.InputTokens, err)
-	if err != nil {
-		return Response{}, err
-	}
-	return resp, nil
+	return execute(ctx, &p.cfg, &p.telemetry, req, p.execute)
 }
 
 func (p *Anthropic) execute(ctx context.Context, model string, maxTokens int, req *Request) (Response, string, error) {

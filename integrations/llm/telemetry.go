@@ -283,3 +283,25 @@ func outputContent(resp *Response) attribute.KeyValue {
 	b, _ := json.Marshal([]chatMessage{{Role: string(RoleAssistant), Parts: []textPart{{Type: "text", Content: resp.Text}}, FinishReason: resp.StopReason}})
 	return attribute.String(observability.AttrGenAIOutputMessages, string(b))
 }
+
+// execute is the Execute of every provider: it fills the request's model and
+// token limit from the provider's configuration, runs run inside the
+// call's span and metrics, and returns a zero Response with an error.
+func execute(ctx context.Context, cfg *config, tel *instrumentation, req Request,
+	run func(ctx context.Context, model string, maxTokens int, req *Request) (Response, string, error)) (Response, error) {
+	model := req.Model
+	if model == "" {
+		model = cfg.model
+	}
+	maxTokens := req.MaxTokens
+	if maxTokens == 0 {
+		maxTokens = cfg.maxTokens
+	}
+	ctx, c := tel.begin(ctx, model, &req, maxTokens)
+	resp, id, err := run(ctx, model, maxTokens, &req)
+	c.end(ctx, &resp, id, resp.Usage.InputTokens, err)
+	if err != nil {
+		return Response{}, err
+	}
+	return resp, nil
+}
