@@ -285,7 +285,7 @@ func outputContent(resp *Response) attribute.KeyValue {
 }
 
 // execute is the Execute of every provider: it fills the request's model and
-// token limit from the provider's configuration, runs run inside the
+// token limit from the provider's configuration, runs the call inside the
 // call's span and metrics, and returns a zero Response with an error.
 func execute(ctx context.Context, cfg *config, tel *instrumentation, req Request,
 	run func(ctx context.Context, model string, maxTokens int, req *Request) (Response, string, error)) (Response, error) {
