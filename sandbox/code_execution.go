@@ -102,6 +102,7 @@ func NewCodeExecution(p Provider, opts ...CodeOption) *CodeExecution {
 	if cc.internetSet {
 		pc.create.AllowInternet = cc.allowInternet
 	}
+	cc.applyPackageIndex(&pc.create)
 	return &CodeExecution{
 		ownProvider: cc.ownProvider,
 		logLevel:    cc.logLevel,

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"fmt"
 	"log/slog"
+	"maps"
+	"net/url"
 	"time"
 
 	"github.com/ttadev/primitives/internal/seal"
@@ -40,6 +42,8 @@ type codeConfig struct {
 	templateSet   bool
 	allowInternet bool
 	internetSet   bool
+	packageIndex  string
+	trustedHost   string
 	pool          []PoolOption
 }
 
@@ -121,4 +125,41 @@ func OwnProvider() CodeOption {
 // at Info sees none; give slog.LevelInfo to see every execution.
 func LogExecutions(level slog.Level) CodeOption {
 	return codeOption(func(c *codeConfig) { c.logLevel = level })
+}
+
+// WithPackageIndex makes pip in the sandboxes install from the package
+// index at indexURL (a PEP 503 "simple" index, such as a mirror or a
+// private index: "https://pypi.example.com/simple/") instead of PyPI. It
+// sets PIP_INDEX_URL in the environment of every sandbox the primitive
+// creates (sandbox.CreateOptions.Env, which both the local and the E2B
+// backend pass on), and for an http URL PIP_TRUSTED_HOST too, so pip
+// accepts the index without TLS. It does not turn installs on: that is
+// [WithPipInstall](true). It applies whatever the order of the options
+// (WithCreateOptions included). A URL that is not absolute http or https
+// panics.
+func WithPackageIndex(indexURL string) CodeOption {
+	u, err := url.Parse(indexURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		panic(fmt.Sprintf("sandbox: WithPackageIndex(%q): want an absolute http or https URL", indexURL))
+	}
+	trusted := ""
+	if u.Scheme == "http" {
+		trusted = u.Host
+	}
+	return codeOption(func(c *codeConfig) { c.packageIndex, c.trustedHost = indexURL, trusted })
+}
+
+// applyPackageIndex adds the environment of WithPackageIndex to o.
+func (c *codeConfig) applyPackageIndex(o *CreateOptions) {
+	if c.packageIndex == "" {
+		return
+	}
+	o.Env = maps.Clone(o.Env)
+	if o.Env == nil {
+		o.Env = map[string]string{}
+	}
+	o.Env["PIP_INDEX_URL"] = c.packageIndex
+	if c.trustedHost != "" {
+		o.Env["PIP_TRUSTED_HOST"] = c.trustedHost
+	}
 }

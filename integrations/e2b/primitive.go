@@ -35,7 +35,10 @@ const DefaultMaxSandboxes = 10
 // The sandbox lifetime ([WithSandboxLifetime], default 300 s) is separate
 // from the execution timeout; the pool rotates a sandbox before its
 // lifetime ends. Extra pool options (sandbox.MaxSandboxes,
-// sandbox.SessionMode, ...) are given with [WithCodeOptions].
+// sandbox.SessionMode, ...) are given with [WithCodeOptions], and so is
+// sandbox.WithPackageIndex(url): it sets PIP_INDEX_URL (and for http
+// PIP_TRUSTED_HOST) in the environment of every sandbox, next to
+// [WithEnvVars], so pip installs from that index.
 //
 // observability.Option sets the telemetry of the client, the pool and the
 // primitive at once.
