@@ -2,7 +2,8 @@
 # Installs the system packages the project needs when they are missing:
 # a Python 3 interpreter at /usr/bin/python3 (the local sandbox runs it) and,
 # for the test suite, redis-server (the Redis cache store is tested against a
-# real server). Uses apt-get (Debian/Ubuntu), through sudo when not root.
+# real server) and python3-pip (the local sandbox's pip install is tested
+# against a package index served on loopback). Uses apt-get (Debian/Ubuntu), through sudo when not root.
 #
 #   scripts/provision.sh          what the test suite needs
 #   scripts/provision.sh python   only what the quickstart needs
@@ -12,6 +13,10 @@ missing=()
 [ -x /usr/bin/python3 ] || missing+=(python3)
 if [ "${1:-all}" != python ]; then
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  # pip for the local sandbox's package-install tests (they skip without it)
+  if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+    missing+=(python3-pip)
+  fi
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

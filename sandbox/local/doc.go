@@ -130,8 +130,20 @@
 // code can reach anything the host can, including services on the host's
 // loopback. Use it only when the code must install packages, and prefer
 // building an interpreter with the packages preinstalled
-// (WithInterpreter). The file system stays isolated; pip install --user
-// writes to /work/.local, which lasts as long as the sandbox.
+// (WithInterpreter). The file system stays isolated.
+//
+// With the network on, pip installs into the sandbox's own site,
+// /work/.site-packages (PIP_TARGET), which is first on sys.path
+// (PYTHONPATH) and whose bin directory is on PATH: `pip install x` from a
+// cell (subprocess.run([sys.executable, "-m", "pip", "install", "x"]),
+// os.system("pip install x")) works on a distribution Python that refuses
+// installs into itself (PEP 668), never writes the host's Python, and the
+// package imports in the next cell (in the same cell after
+// importlib.invalidate_caches()). The site lives in /work, so an install
+// lasts as long as a session sandbox, and only for its call in a stateless
+// one. sandbox.WithPackageIndex sets the index pip uses. With the network
+// off, pip (the command, python -m pip, import pip) stops at once with
+// [PipDisabledMessage] instead of the PEP 668 text or a network timeout.
 //
 // # Output
 //

@@ -160,6 +160,12 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 		"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": tmp, "LANG": "C.UTF-8",
 		"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
 	}
+	binds, err := pipEnvironment(envMap, opts.AllowInternet, home, d, p.plan.mount, p.interpreter)
+	if err != nil {
+		d.remove()
+		p.releaseUID(uid)
+		return nil, fmt.Errorf("local: pip set-up: %w", err)
+	}
 	maps.Copy(envMap, opts.Env)
 	env := make([]string, 0, len(envMap))
 	for _, k := range slices.Sorted(maps.Keys(envMap)) {
@@ -169,6 +175,7 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 	if opts.AllowInternet {
 		cfg.BlockInet, cfg.LandlockNet = false, false
 	}
+	cfg.Binds = binds
 	cfg.TmpBytes = p.cfg.tmpSize
 	cfg.WorkBytes = p.cfg.workSize
 	cfg.Interpreter = p.interpreter

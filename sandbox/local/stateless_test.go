@@ -78,7 +78,7 @@ os.putenv("RAW_PUT", "1")
 `, `
 import os, subprocess
 print(os.environ.get("LEFT_BEHIND"), os.environ["PATH"], subprocess.run(["/bin/sh", "-c", "echo ${RAW_PUT:-unset}"], capture_output=True, text=True).stdout.strip())
-`, "None /usr/local/bin:/usr/bin:/bin unset")
+`, "None "+pipOffDir+"/bin:/usr/local/bin:/usr/bin:/bin unset")
 }
 
 func TestStatelessProcessesAreGone(t *testing.T) {

@@ -37,6 +37,23 @@ def _limits():
 
 _limits()  # before any user code can run; hard limits cannot be raised again
 
+_SITE = os.environ.get("PIP_TARGET")  # set when pip installs are on
+
+
+def _make_site():
+    # The sandbox's own site (on sys.path through PYTHONPATH), where pip
+    # installs: it must exist before an import looks there, or the import
+    # system remembers it as missing until importlib.invalidate_caches().
+    if _SITE:
+        try:
+            os.mkdir(_SITE, 0o755)
+        except OSError:
+            pass
+        sys.path_importer_cache.pop(_SITE, None)
+
+
+_make_site()
+
 import _ast, _json, _signal as signal, builtins
 
 
@@ -371,6 +388,7 @@ def _cell_child(done_w):
     # The child: warm up while no command is pending, then read one
     # command, tell the zygote its nonce, and run it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    _make_site()  # emptied with /work after the previous cell
     try:
         _warm_up()
     except BaseException:

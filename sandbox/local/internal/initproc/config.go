@@ -26,12 +26,16 @@ const (
 type Config struct {
 	Probe bool `json:"probe"` // report the layers that work and exit
 
-	Mount    bool     `json:"mount"`     // new root via pivot_root (needs a mount namespace)
-	RootDir  string   `json:"root_dir"`  // host path of an empty directory to mount the new root on
-	WorkDir  string   `json:"work_dir"`  // host path of the writable work dir (mounted at /work)
-	TmpDir   string   `json:"tmp_dir"`   // host path of the private temp dir (used without a mount namespace)
-	ROBinds  []string `json:"ro_binds"`  // extra host paths bound read-only at the same place
-	TmpBytes int64    `json:"tmp_bytes"` // size of the /tmp tmpfs
+	Mount   bool     `json:"mount"`    // new root via pivot_root (needs a mount namespace)
+	RootDir string   `json:"root_dir"` // host path of an empty directory to mount the new root on
+	WorkDir string   `json:"work_dir"` // host path of the writable work dir (mounted at /work)
+	TmpDir  string   `json:"tmp_dir"`  // host path of the private temp dir (used without a mount namespace)
+	ROBinds []string `json:"ro_binds"` // extra host paths bound read-only at the same place
+	// Binds are extra host directories bound read-only at another path
+	// of the sandbox (with a mount namespace; without one the sandbox
+	// sees them at their host path, readable under Landlock).
+	Binds    []Bind `json:"binds,omitempty"`
+	TmpBytes int64  `json:"tmp_bytes"` // size of the /tmp tmpfs
 	// WorkBytes is the size of the tmpfs mounted at /work (with a mount
 	// namespace; WorkDir is then not used inside).
 	WorkBytes int64 `json:"work_bytes"`
@@ -69,4 +73,10 @@ type Report struct {
 	Active  []string          `json:"active"`
 	Missing map[string]string `json:"missing,omitempty"`
 	Fatal   string            `json:"fatal,omitempty"`
+}
+
+// Bind is a host directory (Src) seen read-only at Dst in the sandbox.
+type Bind struct {
+	Src string `json:"src"`
+	Dst string `json:"dst"`
 }

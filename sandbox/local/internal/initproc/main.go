@@ -140,6 +140,13 @@ func landlockRules(cfg *Config) []landlockRule {
 	for _, p := range cfg.ROBinds {
 		rules = append(rules, landlockRule{p, accessReadExec})
 	}
+	for _, b := range cfg.Binds {
+		path := b.Dst
+		if !cfg.Mount {
+			path = b.Src
+		}
+		rules = append(rules, landlockRule{path, accessReadExec})
+	}
 	return rules
 }
 

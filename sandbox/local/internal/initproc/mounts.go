@@ -78,6 +78,14 @@ func buildRoot(cfg *Config) error {
 			return err
 		}
 	}
+	for _, b := range cfg.Binds {
+		if err := os.MkdirAll(root+b.Dst, 0o755); err != nil {
+			return err
+		}
+		if err := bindDir(b.Src, root+b.Dst, true); err != nil {
+			return err
+		}
+	}
 	// /work is a tmpfs of bounded size and file count, not a directory of
 	// the host's disk: code cannot fill the host's file system.
 	owner := 0

@@ -67,6 +67,16 @@ func MountPlan(cfg *Config) ([]byte, error) {
 			return nil, err
 		}
 	}
+	for _, b := range cfg.Binds {
+		dir := root
+		for _, part := range splitPath(b.Dst) {
+			dir += "/" + part
+			p.op(earlyinit.OpMkdir, dir, "493")
+		}
+		if err := p.bindDir(b.Src, root+b.Dst, true); err != nil {
+			return nil, err
+		}
+	}
 	owner := 0
 	if cfg.DropUID >= 0 {
 		owner = cfg.DropUID
