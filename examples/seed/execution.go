@@ -49,11 +49,11 @@ func withErrorHandling(ctx context.Context, w io.Writer, executor *sandbox.CodeE
 }
 
 // installPackages is the page's "Install Packages", on an executor with
-// installs off (the default: sandbox.WithPipInstall(false)). pip refuses,
+// installs off (the default: sandbox.WithPipInstall(false)). pip stops at
+// once with the message that installs are off and how to turn them on,
 // the import fails, and the page's request to api.github.com is never made
-// (it could not leave the sandbox anyway: its network is off). Installing
-// into the sandbox's own site, from an index the application names, is
-// being built; see docs/seed.md.
+// (it could not leave the sandbox anyway: its network is off).
+// runInstallPackages then installs for real with installs on.
 func installPackages(ctx context.Context, w io.Writer, executor *sandbox.CodeExecution) error {
 	code := `
 # Install package
@@ -69,6 +69,6 @@ print(response.status_code)
 		return err
 	}
 	fmt.Fprintln(w, result.Success, result.Error) // false ModuleNotFoundError: No module named 'requests'
-	fmt.Fprintln(w, "pip:", strings.SplitN(result.Stderr, "\n", 2)[0])
+	fmt.Fprintln(w, strings.SplitN(result.Stderr, "\n", 2)[0]) // pip: package installs are off in this sandbox ...
 	return nil
 }

@@ -47,7 +47,7 @@ var sections = []section{
 		return basicExecution(ctx, w)
 	}},
 	{"error-handling", "Usage / With Error Handling", withErrorHandling},
-	{"install-packages", "Usage / Install Packages", installPackages},
+	{"install-packages", "Usage / Install Packages", runInstallPackages},
 	{"pattern-1", "Composition / Pattern 1: Iterative Code Refinement", runIterativeRefinement},
 	{"pattern-2", "Composition / Pattern 2: Test Validation Workflow", runTestValidation},
 	{"pattern-3", "Composition / Pattern 3: With Caching", runCaching},
