@@ -3,7 +3,9 @@
 // kernel) inside its own Linux namespaces, with no account, no key and no
 // network. [Provider] implements sandbox.Provider and [Sandbox] implements
 // sandbox.Sandbox, so pipelines built on the sandbox contract run here or
-// on E2B unchanged.
+// on E2B unchanged. It needs Linux: the package builds on every system,
+// but elsewhere [New] returns [ErrUnsupportedPlatform] ("set E2B_API_KEY
+// to use E2B").
 //
 //	p, err := local.New()               // probes isolation once, logs the layers
 //	sb, err := p.Create(ctx, sandbox.CreateOptions{})
