@@ -72,6 +72,11 @@ func WithTemplate(name string) CodeOption {
 // to true): code produced by a model or sent by a user should not be able
 // to download programs or send data out unless the application asked for
 // it. Turn it on only when the code must install packages.
+//
+// On the local backend (sandbox/local), pip then installs into the
+// sandbox's own site, importable from the next cell; with it off, pip
+// stops at once with a message saying installs are off and how to turn
+// them on. [WithPackageIndex] chooses the index.
 func WithPipInstall(enable bool) CodeOption {
 	return codeOption(func(c *codeConfig) { c.allowInternet, c.internetSet = enable, true })
 }

@@ -80,20 +80,20 @@ func New(opts ...Option) (*Provider, error) {
 			return nil, err
 		}
 	}
-	logIsolation(cfg.logger, iso, exe, cfg.allowUnsafe)
-	if !(iso.FilesystemIsolated && iso.NetworkIsolated) && !cfg.allowUnsafe {
-		return nil, fmt.Errorf("%w (level %s, missing: %v)", ErrIsolationUnavailable, iso.Level, iso.Missing)
-	}
 	perUID := p.level == levelUserNS && os.Geteuid() == 0
-	if perUID {
-		iso.Active = append(iso.Active, "uid_per_sandbox")
-	}
 	uid, gid := p.hostUID, p.hostGID
 	if perUID {
 		uid, gid = cfg.uidBase, cfg.uidBase
 	}
 	if err := checkInterpreterUsable(exe, uid, gid, p.mount); err != nil {
 		return nil, err
+	}
+	logIsolation(cfg.logger, iso, exe, cfg.allowUnsafe)
+	if !(iso.FilesystemIsolated && iso.NetworkIsolated) && !cfg.allowUnsafe {
+		return nil, fmt.Errorf("%w (level %s, missing: %v)", ErrIsolationUnavailable, iso.Level, iso.Missing)
+	}
+	if perUID {
+		iso.Active = append(iso.Active, "uid_per_sandbox")
 	}
 	return &Provider{cfg: cfg, plan: p, iso: iso, interpreter: exe, roBinds: interpreterBinds(exe),
 		compiledWorker: compileWorker(exe),
