@@ -68,7 +68,7 @@ print(response.status_code)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, result.Success, result.Error) // false ModuleNotFoundError: No module named 'requests'
+	fmt.Fprintln(w, result.Success, result.Error)              // false ModuleNotFoundError: No module named 'requests'
 	fmt.Fprintln(w, strings.SplitN(result.Stderr, "\n", 2)[0]) // pip: package installs are off in this sandbox ...
 	return nil
 }
