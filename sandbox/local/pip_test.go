@@ -118,7 +118,7 @@ func (idx *packageIndex) downloaded() int {
 func requirePip(t *testing.T, p *Provider) {
 	t.Helper()
 	if err := exec.Command(p.Interpreter(), "-m", "pip", "--version").Run(); err != nil {
-		t.Skipf("pip is not installed for %s (scripts/provision.sh installs python3-pip): %v", p.Interpreter(), err)
+		t.Fatalf("pip is not installed for %s (scripts/provision.sh installs python3-pip): %v", p.Interpreter(), err)
 	}
 }
 
