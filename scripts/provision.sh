@@ -13,8 +13,8 @@ missing=()
 [ -x /usr/bin/python3 ] || missing+=(python3)
 if [ "${1:-all}" != python ]; then
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-  # pip for the local sandbox's package-install tests (they skip without it)
-  if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+  # pip for the local sandbox's package-install tests
+  if ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
     missing+=(python3-pip)
   fi
 fi
