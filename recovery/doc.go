@@ -57,8 +57,10 @@
 //
 // # Observability
 //
-// When a tracer provider is installed (explicitly with [WithTracerProvider]
-// or [WithTelemetry], or as the OpenTelemetry global), the primitives
+// When a tracer provider is installed (explicitly with the module's one
+// telemetry option, observability.WithTracerProvider or WithProviders,
+// which every constructor accepts, or as the OpenTelemetry global), the
+// primitives
 // report spans: "retry" with "retry.attempt_<n>" children, "fallback.primary"
 // and "fallback.alternative_<i>", "timeout", "circuit_breaker" with
 // "circuit_breaker.state_change" events, "saga" with "saga.step_<i>" and
