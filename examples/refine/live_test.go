@@ -21,7 +21,7 @@ func TestLive(t *testing.T) {
 		t.Skip("set RUN_INTEGRATION=true and a model (see the package comment) to run against a real model")
 	}
 	if os.Getenv(llm.EnvAnthropicAPIKey) == "" && os.Getenv(llm.EnvOpenAIAPIKey) == "" && os.Getenv(llm.EnvOpenAIBaseURL) == "" {
-		t.Skip("no model configured")
+		t.Skip("RUN_INTEGRATION is set, but no model is configured (ANTHROPIC_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL)")
 	}
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

@@ -14,7 +14,7 @@ import (
 // by the compiler with the message given here.
 func TestMisappliedOptionsDoNotCompile(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds programs with the go command")
+		t.Skip("testing.Short: builds programs with the go command")
 	}
 	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
 	cases := map[string]string{

@@ -159,7 +159,7 @@ func TestCheckListenAddr(t *testing.T) {
 // cell answered correctly and that every sandbox created was closed.
 func TestHTTPFiftySessions(t *testing.T) {
 	if testing.Short() {
-		t.Skip("50 sessions x 100 cells")
+		t.Skip("testing.Short: 50 sessions x 100 cells")
 	}
 	const sessions, cells = 50, 100
 	base := runtime.NumGoroutine()

@@ -16,7 +16,7 @@ import (
 // tens of seconds.
 func TestBuildsOffLinux(t *testing.T) {
 	if testing.Short() {
-		t.Skip("cross-build skipped with -short")
+		t.Skip("testing.Short: cross-build skipped")
 	}
 	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	for _, goos := range []string{"darwin", "windows"} {

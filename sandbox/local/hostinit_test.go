@@ -26,7 +26,7 @@ func TestHostInitFunctionsDoNotReachTheHost(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(hostinitprobe.Dir) })
 	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(hostinitprobe.Port))
 	if err != nil {
-		t.Skipf("port %d is taken: %v", hostinitprobe.Port, err)
+		t.Fatalf("port %d, which the probe package dials, is taken: %v", hostinitprobe.Port, err)
 	}
 	defer ln.Close()
 	conns := make(chan net.Conn, 8)
