@@ -11,6 +11,9 @@
 // under the race detector in CI.
 //
 // A new combinator is added to the module by adding its row to the matrix
-// (see subjects in matrix_test.go); docs/architecture.md lists the
-// invariants the matrix checks. The package has no code of its own.
+// (see subjects in matrix_test.go); a new leaf primitive (one that calls a
+// service instead of wrapping a step, such as a chat model) joins
+// leaves_test.go, which checks the context conditions against a loopback
+// server. docs/architecture.md lists the invariants the matrix checks. The
+// package has no code of its own.
 package conformance
