@@ -145,8 +145,9 @@ func itoa(n uintptr) string {
 	return string(b[i:])
 }
 
-// nargs is the number of arguments of each operation.
-func nargs(op byte) int {
+// Nargs is the number of arguments of each operation (-1 for an unknown
+// one); package initproc decodes plans with it too.
+func Nargs(op byte) int {
 	switch op {
 	case OpMount:
 		return 5
@@ -167,7 +168,7 @@ func execute(plan []byte) string {
 	for len(plan) > 0 {
 		op := plan[0]
 		plan = plan[1:]
-		n := nargs(op)
+		n := Nargs(op)
 		if n < 0 {
 			return "bad plan: unknown operation " + itoa(uintptr(op))
 		}
