@@ -169,3 +169,17 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// needRoot skips a test that only a root host process can run, except in
+// CI (CI=true), which runs as root: there a missing privilege fails the
+// test instead of hiding it.
+func needRoot(t *testing.T, why string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("needs root (%s), and CI must not skip it", why)
+	}
+	t.Skipf("needs root: %s", why)
+}

@@ -63,9 +63,7 @@ func publicTempDir(t *testing.T, mode os.FileMode) string {
 // the directory in the way named, rather than at the first execution; the
 // same copy in a searchable directory works.
 func TestNewRefusesInterpreterTheSandboxCannotRun(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: an unprivileged host's sandboxes run as its own uid, which owns the directory")
-	}
+	needRoot(t, "an unprivileged host's sandboxes run as its own uid, which owns the directory")
 	ok := copyPython(t, publicTempDir(t, 0o755), 0o755)
 	p := newProvider(t, WithInterpreter(ok))
 	s := newSandbox(t, p, sandbox.CreateOptions{})

@@ -38,9 +38,7 @@ func hostUIDs(t *testing.T, s *Sandbox) map[int]bool {
 // own, so a per-user kernel counter one sandbox exhausts — here pipe
 // buffer memory, pipe-user-pages-soft — does not shrink another's.
 func TestTenantsDoNotShareUIDCounters(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("one uid per sandbox needs a root host process")
-	}
+	needRoot(t, "one uid per sandbox needs a root host process")
 	p := sharedProvider(t)
 	a := newSandbox(t, p, sandbox.CreateOptions{})
 	b := newSandbox(t, p, sandbox.CreateOptions{})
@@ -237,9 +235,7 @@ raise ValueError("after the flood")
 // range, one each, and a closed sandbox's uid serves the next one; with
 // the range used up, Create fails rather than share a uid.
 func TestHostUIDRangeIsUsedAndReused(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("one uid per sandbox needs a root host process")
-	}
+	needRoot(t, "one uid per sandbox needs a root host process")
 	p := newProvider(t, WithHostUIDRange(0x6f000000, 2))
 	a := newSandbox(t, p, sandbox.CreateOptions{})
 	b := newSandbox(t, p, sandbox.CreateOptions{})
