@@ -89,11 +89,14 @@
 //     process, each sandbox runs as a host uid of its own
 //     ("uid_per_sandbox", WithHostUIDRange), so per-user counters (pipe
 //     buffer memory, queued signals, processes, descriptors in flight)
-//     are its own; its user namespace caps inotify instances (16) and
-//     watches (4096), fanotify, and nested namespaces (none)
-//     ("userns_limits"), bounding what it charges to host root, who
-//     created the namespace; RLIMIT_SIGPENDING (256) and RLIMIT_MEMLOCK
-//     (64 KiB) bound queued signals and locked memory;
+//     are its own; its user namespace is created under that uid, not by
+//     root ("userns_owner"), so what the kernel counts per namespace
+//     (inotify instances and watches, fanotify, namespaces) is charged to
+//     the sandbox's uid too, and the sandbox carries none of the host
+//     process's supplementary groups; the namespace caps inotify
+//     instances (16) and watches (4096), fanotify, and nested namespaces
+//     (none) ("userns_limits"); RLIMIT_SIGPENDING (256) and
+//     RLIMIT_MEMLOCK (64 KiB) bound queued signals and locked memory;
 //   - resource limits ("rlimits"), set by the worker itself before it
 //     reads any code, so they bind everything the code starts: address
 //     space (WithMemoryLimit), file size (WithMaxFileSize), open files
@@ -212,12 +215,16 @@
 // memfd and SysV shared memory; nothing bounds its resident memory as a
 // whole, and the kernel's OOM killer is the last resort.
 //
-// Shared kernel counters: the sandbox's user namespace is still created
-// by the host process (root), so per-user-namespace counts are also
-// charged to root; each sandbox's share is capped ("userns_limits"), so
-// exhausting root's (128 inotify instances by default) takes many
-// sandboxes at once. CPU time is shared with no per-sandbox share; an
-// execution is bounded by wall clock only.
+// Shared kernel counters: with a root host process at the "userns" level
+// every per-user and per-user-namespace counter is charged to the
+// sandbox's own uid, and the system-wide ones are bounded per sandbox by
+// its rlimits (docs/local-sandbox.md lists each). Where the kernel does
+// not let that uid create a user namespace, root creates it and
+// Isolation().Missing names "userns_owner": the namespace's counts are
+// then charged to root as well, each sandbox's share capped. An
+// unprivileged host process's sandboxes all run as, and charge, its own
+// uid. CPU time is shared with no per-sandbox share; an execution is
+// bounded by wall clock only.
 //
 // The degraded levels are weaker. Without a pid namespace ("none") the
 // init runs as the sandbox's uid, so code can kill it and leave

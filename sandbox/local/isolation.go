@@ -27,7 +27,8 @@ type plan struct {
 	seccomp    bool
 	hostUID    int // host uid/gid the sandbox runs as
 	hostGID    int
-	dropUID    int // uid the init switches to (-1: none, the user namespace maps it)
+	nsByUID    bool // the user namespace is created under hostUID, not by the host process (root)
+	dropUID    int  // uid the init switches to (-1: none, the user namespace maps it)
 	dropGID    int
 }
 
@@ -56,9 +57,19 @@ func runProbe(workRoot string, min level) (plan, Isolation) {
 	}
 	var cands []plan
 	if min <= levelUserNS {
-		for _, cg := range []uintptr{syscall.CLONE_NEWCGROUP, 0} {
-			cands = append(cands, plan{level: levelUserNS, cloneflags: syscall.CLONE_NEWUSER | baseNS | cg, netns: true,
-				mount: true, landlock: true, seccomp: true, hostUID: unpriv, hostGID: unprivG, dropUID: -1, dropGID: -1})
+		// A root host process creates each user namespace under the
+		// sandbox's own uid where the kernel lets that uid create one, so
+		// the namespace's counts are charged to it; else as root.
+		owners := []bool{false}
+		if uid == 0 {
+			owners = []bool{true, false}
+		}
+		for _, byUID := range owners {
+			for _, cg := range []uintptr{syscall.CLONE_NEWCGROUP, 0} {
+				cands = append(cands, plan{level: levelUserNS, cloneflags: syscall.CLONE_NEWUSER | baseNS | cg, netns: true,
+					mount: true, landlock: true, seccomp: true, hostUID: unpriv, hostGID: unprivG, dropUID: -1, dropGID: -1,
+					nsByUID: byUID})
+			}
 		}
 	}
 	if uid == 0 && min <= levelRootNS {
@@ -78,6 +89,9 @@ func runProbe(workRoot string, min level) (plan, Isolation) {
 		rep, err := probeOnceWith(workRoot, p)
 		if err != nil {
 			key := p.level.String()
+			if p.nsByUID {
+				key = "userns_owner"
+			}
 			if _, seen := missing[key]; !seen {
 				missing[key] = err.Error()
 			}
@@ -112,6 +126,12 @@ func describe(p plan, rep *initproc.Report, missing map[string]string) Isolation
 	}
 	add("userns", p.cloneflags&syscall.CLONE_NEWUSER != 0, "user namespaces unavailable")
 	add("uid_mapped", p.hostUID != 0, "running as host root")
+	switch {
+	case p.nsByUID:
+		add("userns_owner", true, "")
+	case p.level != levelUserNS:
+		delete(missing, "userns_owner") // no user namespace to own
+	}
 	for _, ns := range []struct {
 		name string
 		flag uintptr
@@ -215,10 +235,10 @@ func initConfig(p plan, d dirs, netns bool, roBinds []string, env []string) init
 
 // userNSLimits bound each sandbox's share of the counters the kernel
 // keeps per user namespace and also charges, up the chain, to the user
-// that created it (host root): without them one sandbox can use up
-// root's inotify instances or watches for every other sandbox and for
-// root's own processes. Nested namespaces are refused outright (seccomp
-// refuses the calls too).
+// that created it: the sandbox's own host uid when the host process is
+// root (plan.nsByUID), else the host user, whose budget all its
+// sandboxes and its own processes share. Nested namespaces are refused
+// outright (seccomp refuses the calls too).
 var userNSLimits = map[string]int{
 	"max_inotify_instances": 16,
 	"max_inotify_watches":   4096,

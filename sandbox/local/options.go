@@ -210,8 +210,9 @@ func WithWorkDirRoot(dir string) Option {
 // to sandboxes: each live sandbox runs as a host uid of its own, from
 // first to first+count-1, so the kernel's per-user counters (processes
 // for RLIMIT_NPROC, pending signals, pipe buffer memory, descriptors in
-// flight over unix sockets, inotify and namespace counts charged to the
-// user) are charged to that sandbox and not shared between tenants. A uid
+// flight over unix sockets, and, since its user namespace is created
+// under that uid, inotify and namespace counts) are charged to that
+// sandbox and not shared between tenants or with root. A uid
 // is reused once its sandbox is closed; Create fails when all are in use.
 // It applies when the host process is root at the "userns" level (an
 // unprivileged host can map only its own uid, which its sandboxes then

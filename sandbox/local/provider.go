@@ -230,10 +230,9 @@ func (p *Provider) Close() error {
 	return nil
 }
 
-// Per-sandbox bounds of kernel counters charged to the sandbox's user and,
-// up the user namespace chain, to the host user that created it: queued
-// signals (RLIMIT_SIGPENDING, for every process of the sandbox's uid) and
-// locked memory.
+// Per-sandbox bounds of kernel counters charged to the sandbox's uid:
+// queued signals (RLIMIT_SIGPENDING, for every process of the sandbox's
+// uid) and locked memory.
 const (
 	maxPendingSignals = 256
 	maxLockedMemory   = 64 << 10

@@ -135,7 +135,11 @@ func startChild(p plan, cfg initproc.Config, netns bool) (*child, error) {
 		SysProcAttr: attr,
 		Stderr:      diag,
 	}
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if p.nsByUID {
+		start = func() error { return startAs(p.hostUID, p.hostGID, cmd.Start) }
+	}
+	if err := start(); err != nil {
 		closeAll()
 		return nil, err
 	}

@@ -8,9 +8,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ttadev/primitives/sandbox"
 )
@@ -54,10 +56,7 @@ func TestTenantsDoNotShareUIDCounters(t *testing.T) {
 		}
 	}
 
-	filled := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		_, err := a.Run(context.Background(), `
+	hold(t, a, `
 import os, fcntl, time
 held = []
 try:
@@ -67,20 +66,9 @@ try:
         fcntl.fcntl(w, 1031, 1 << 20)  # F_SETPIPE_SZ: 256 pages each
 except OSError as e:
     pass
-print("filled", len(held), flush=True)
+print("held", len(held), flush=True)
 time.sleep(3)
-`, sandbox.RunOptions{Timeout: 20 * time.Second, OnStdout: func(m sandbox.OutputMessage) {
-			if strings.HasPrefix(m.Text, "filled") {
-				close(filled)
-			}
-		}})
-		done <- err
-	}()
-	select {
-	case <-filled:
-	case err := <-done:
-		t.Fatalf("sandbox a: %v", err)
-	}
+`)
 	ex := mustSucceed(t, b, `
 import os, fcntl
 r, w = os.pipe()
@@ -89,9 +77,60 @@ print(fcntl.fcntl(w, 1032))  # F_GETPIPE_SZ
 	if got := strings.TrimSpace(ex.StdoutText()); got != "65536" {
 		t.Fatalf("a new pipe in sandbox b holds %s bytes while sandbox a holds many pipe buffers; want 65536", got)
 	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
+}
+
+// TestTenantsDoNotShareProcessesOrDescriptorsInFlight: one sandbox
+// starts processes until RLIMIT_NPROC refuses and puts descriptors in
+// flight over a unix socket until the kernel's per-user bound refuses
+// (ETOOMANYREFS); another sandbox, as a uid of its own, still does both.
+func TestTenantsDoNotShareProcessesOrDescriptorsInFlight(t *testing.T) {
+	needRoot(t, "one uid per sandbox needs a root host process")
+	p := sharedProvider(t)
+	a := newSandbox(t, p, sandbox.CreateOptions{})
+	b := newSandbox(t, p, sandbox.CreateOptions{})
+	const probe = `
+import array, os, socket, time
+def fill_processes(most):
+    n = 0
+    while n < most:
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            time.sleep(%d)
+            os._exit(0)
+        n += 1
+    return n
+def fill_in_flight(most):
+    s, r = socket.socketpair()
+    fds = array.array("i", [s.fileno()] * 200)
+    sent = 0
+    while sent < most:
+        try:
+            s.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds[:min(200, most - sent)])])
+        except OSError:
+            break
+        sent += min(200, most - sent)
+    return sent, (s, r)
+procs = fill_processes(%d)
+sent, keep = fill_in_flight(%d)
+print("held", procs, sent, flush=True)
+time.sleep(%d)
+`
+	held, finished := hold(t, a, fmt.Sprintf(probe, 6, 1000, 100000, 3))
+	var procs, inFlight int
+	if _, err := fmt.Sscanf(held, "held %d %d", &procs, &inFlight); err != nil {
+		t.Fatalf("flood report %q: %v", held, err)
 	}
+	if procs >= 1000 || inFlight >= 100000 {
+		t.Fatalf("one sandbox started %d processes and put %d descriptors in flight: no bound held", procs, inFlight)
+	}
+	ex := mustSucceed(t, b, fmt.Sprintf(probe, 0, 8, 200, 0))
+	if got := strings.TrimSpace(ex.StdoutText()); got != "held 8 200" {
+		t.Fatalf("while sandbox a holds %d processes and %d descriptors in flight, sandbox b reports %q; want 8 processes and 200 descriptors", procs, inFlight, got)
+	}
+	finished()
 }
 
 // TestSharedKernelCountersAreBoundedPerSandbox floods the counters the
@@ -106,10 +145,7 @@ func TestSharedKernelCountersAreBoundedPerSandbox(t *testing.T) {
 	a := newSandbox(t, p, sandbox.CreateOptions{})
 	b := newSandbox(t, p, sandbox.CreateOptions{})
 	mustSucceed(t, b, "1")
-	flood := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		ex, err := a.Run(context.Background(), `
+	held, finished := hold(t, a, `
 import ctypes, os, signal, time
 libc = ctypes.CDLL(None, use_errno=True)
 fds = []
@@ -138,22 +174,7 @@ for i in range(200000):
 pending = int([l for l in open("/proc/self/status") if l.startswith("SigQ:")][0].split()[1].split("/")[0])
 print("held", len(fds), watches, pending, flush=True)
 time.sleep(3)
-`, sandbox.RunOptions{Timeout: 60 * time.Second, OnStdout: func(m sandbox.OutputMessage) {
-			if strings.HasPrefix(m.Text, "held") {
-				flood <- m.Text
-			}
-		}})
-		if err == nil && ex.Error != nil {
-			err = fmt.Errorf("%s: %s", ex.Error.Name, ex.Error.Value)
-		}
-		done <- err
-	}()
-	var held string
-	select {
-	case held = <-flood:
-	case err := <-done:
-		t.Fatalf("flooding sandbox: %v", err)
-	}
+`)
 	var instances, watches, pending int
 	if _, err := fmt.Sscanf(held, "held %d %d %d", &instances, &watches, &pending); err != nil {
 		t.Fatalf("flood report %q: %v", held, err)
@@ -174,9 +195,7 @@ print(sum(1 for _ in range(4) if libc.inotify_init1(0) >= 0))
 	if got := strings.TrimSpace(ex.StdoutText()); got != "4" {
 		t.Fatalf("another sandbox opened %s of 4 inotify instances while the first floods", got)
 	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	finished()
 }
 
 // TestSeccompIsAnAllowList: a system call on neither list (process_mrelease,
@@ -251,4 +270,130 @@ func TestHostUIDRangeIsUsedAndReused(t *testing.T) {
 		t.Fatalf("uid %#x, want the closed sandbox's %#x", c.uid, a.uid)
 	}
 	mustSucceed(t, c, "1")
+}
+
+// TestUserNamespaceIsOwnedBySandboxUID: with a root host process each
+// sandbox's user namespace is created under the sandbox's own host uid,
+// so what the kernel counts per user namespace is charged to that uid
+// and not to root. Enough sandboxes to use up root's inotify instances
+// several times over each take their full share, and the host process
+// still creates one. The sandbox's processes carry none of the host
+// process's supplementary groups.
+func TestUserNamespaceIsOwnedBySandboxUID(t *testing.T) {
+	needRoot(t, "creating a namespace under another uid needs a root host process")
+	p := sharedProvider(t)
+	groups, err := syscall.Getgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Setgroups(append(groups, 4242)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Setgroups(groups) })
+	if !p.Isolation().Has("userns_owner") {
+		t.Fatalf("userns_owner not active: %s (missing %v)", p.Isolation(), p.Isolation().Missing)
+	}
+
+	// Root's remaining inotify budget, measured by using it up.
+	var mine []int
+	for {
+		fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC)
+		if err != nil {
+			break
+		}
+		mine = append(mine, fd)
+	}
+	free := len(mine)
+	for _, fd := range mine {
+		syscall.Close(fd)
+	}
+	const share = 16 // userNSLimits["max_inotify_instances"]
+	n := free/share + 2
+	if n > 64 {
+		t.Skipf("root may create %d more inotify instances (fs.inotify.max_user_instances): exhausting them would take %d sandboxes", free, n)
+	}
+
+	held := make([]*Sandbox, n)
+	for i := range held {
+		held[i] = newSandbox(t, p, sandbox.CreateOptions{})
+	}
+	for i, s := range held {
+		nsOwner := userNSOwner(t, s.child.cmd.Process.Pid)
+		if nsOwner != s.uid {
+			t.Fatalf("sandbox %d (host uid %d): its user namespace is owned by uid %d", i, s.uid, nsOwner)
+		}
+		ex := mustSucceed(t, s, `
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+held = [fd for fd in (libc.inotify_init1(0) for _ in range(64)) if fd >= 0]
+groups = [l.split()[1:] for l in open("/proc/self/status") if l.startswith("Groups:")][0]
+print(len(held), len(groups))
+`)
+		if got := strings.TrimSpace(ex.StdoutText()); got != fmt.Sprintf("%d 0", share) {
+			t.Fatalf("sandbox %d of %d: %q inotify instances held and supplementary groups; want %d and 0", i, n, got, share)
+		}
+	}
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC)
+	if err != nil {
+		t.Fatalf("%d sandboxes hold %d inotify instances (root had %d left) and the host process cannot create one: %v", n, n*share, free, err)
+	}
+	syscall.Close(fd)
+}
+
+// userNSOwner returns the host uid that owns the user namespace of pid.
+func userNSOwner(t *testing.T, pid int) int {
+	t.Helper()
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/ns/user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const nsGetOwnerUID = 0xb704 // _IO(0xb7, 0x4)
+	var uid uint32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), nsGetOwnerUID, uintptr(unsafe.Pointer(&uid))); e != 0 {
+		t.Fatalf("NS_GET_OWNER_UID: %v", e)
+	}
+	return int(uid)
+}
+
+// hold runs code in s in the background until it prints a line starting
+// with "held" (the code then keeps what it holds for a few seconds) and
+// returns that line, and a function that waits for the run to end. The
+// test fails if the run ends without the line or with an error.
+func hold(t *testing.T, s *Sandbox, code string) (report string, finished func()) {
+	t.Helper()
+	line := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		ex, err := s.Run(context.Background(), code, sandbox.RunOptions{Timeout: 60 * time.Second,
+			OnStdout: func(m sandbox.OutputMessage) {
+				if strings.HasPrefix(m.Text, "held") {
+					select {
+					case line <- strings.TrimSpace(m.Text):
+					default:
+					}
+				}
+			}})
+		if err == nil && ex.Error != nil {
+			err = fmt.Errorf("%s: %s", ex.Error.Name, ex.Error.Value)
+		}
+		done <- err
+	}()
+	var once sync.Once
+	var runErr error
+	wait := func() {
+		once.Do(func() { runErr = <-done })
+		if runErr != nil {
+			t.Errorf("holding sandbox: %v", runErr)
+		}
+	}
+	t.Cleanup(func() { once.Do(func() { runErr = <-done }) })
+	select {
+	case report = <-line:
+		return report, wait
+	case err := <-done:
+		once.Do(func() { runErr = err })
+		t.Fatalf("holding sandbox ended before holding anything: %v", err)
+		return "", nil
+	}
 }
