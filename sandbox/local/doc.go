@@ -52,8 +52,9 @@
 // In order of set-up, each sandbox gets:
 //
 //   - user namespace ("userns") mapping the sandbox's root to an
-//     unprivileged host uid ("uid_mapped": 65534 when the host process is
-//     root, else the caller's own uid), so root inside is nobody outside:
+//     unprivileged host uid ("uid_mapped": one of its own from
+//     WithHostUIDRange when the host process is root, else the caller's
+//     own uid), so root inside is nobody outside:
 //     root-only host files such as /etc/shadow stay unreadable and
 //     RLIMIT_NPROC is enforced;
 //   - mount namespace and pivot_root onto a fresh tmpfs
@@ -81,6 +82,9 @@
 //     userfaultfd, kernel modules and kexec, clock setting, sync and
 //     syncfs, fanotify, kernel AIO, SysV IPC, POSIX message queues,
 //     memfd, mincore and cachestat, clone with namespace flags,
+//     changing another process's limits, priority, CPU affinity or
+//     scheduling policy (which a stateless sandbox's next call would
+//     inherit from the zygote),
 //     socket(AF_VSOCK) — a network namespace does not isolate vsock in a
 //     VM), and every other call, including any newer than the lists,
 //     fails with ENOSYS; any system call of a foreign architecture or

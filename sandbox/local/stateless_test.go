@@ -185,6 +185,42 @@ print(ru.ru_utime + ru.ru_stime < 0.25, ru.ru_maxrss < 100 << 10, resource.getrl
 `, "True True (256, 256) True 1")
 }
 
+// TestStatelessCallCannotChangeTheZygote: the processes a call's child is
+// forked from (the zygote and the init) outlive the call, so a call must
+// not change what the next call inherits from them: their resource
+// limits, priority, CPU affinity and scheduling policy, all of which a
+// process may change in another process of its uid. Each attempt is
+// refused and the next call sees the defaults.
+func TestStatelessCallCannotChangeTheZygote(t *testing.T) {
+	cleanSlate(t, `
+import os, resource
+refused = []
+for pid in (os.getppid(), 1):
+    for name, change in (
+        ("prlimit", lambda: resource.prlimit(pid, resource.RLIMIT_NOFILE, (16, 16))),
+        ("setpriority", lambda: os.setpriority(os.PRIO_PROCESS, pid, 19)),
+        ("setpriority-user", lambda: os.setpriority(os.PRIO_USER, 0, 19)),
+        ("setpriority-group", lambda: os.setpriority(os.PRIO_PGRP, 0, 19)),
+        ("sched_setaffinity", lambda: os.sched_setaffinity(pid, {0})),
+        ("sched_setscheduler", lambda: os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))),
+        ("sched_setparam", lambda: os.sched_setparam(pid, os.sched_param(0))),
+    ):
+        try:
+            change()
+        except PermissionError:
+            refused.append(name)
+assert len(refused) == 14, refused
+print(resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE))  # reading stays allowed
+resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32))              # and so does changing oneself
+os.setpriority(os.PRIO_PROCESS, 0, 5)
+os.sched_setaffinity(0, {0})
+`, `
+import os, resource
+print(resource.getrlimit(resource.RLIMIT_NOFILE), os.getpriority(os.PRIO_PROCESS, 0),
+      os.sched_getaffinity(0) == set(range(os.cpu_count())), os.sched_getscheduler(0) == os.SCHED_OTHER)
+`, "(256, 256) 0 True True")
+}
+
 func TestStatelessCrashAndTimeoutKeepTheirMeaning(t *testing.T) {
 	s := newSandbox(t, sharedProvider(t), sandbox.CreateOptions{Stateless: true})
 	ex, err := s.Run(context.Background(), "print('before')\nimport os\nos._exit(7)", sandbox.RunOptions{Timeout: 10 * time.Second})

@@ -196,7 +196,51 @@ func seccompProgram(blockInet bool) ([]bpf.Instruction, error) {
 		}
 		prefix = append(prefix, allow)
 	}
-	return append(prefix, body...), nil
+	return append(append(prefix, selfOnly(allow, eperm)...), body...), nil
+}
+
+// selfOnly checks the calls by which a process may change another
+// process of its uid: its resource limits, priority, CPU affinity and
+// scheduling policy. They are allowed on the caller only (pid 0; for
+// setpriority PRIO_PROCESS and who 0), and prlimit64 also to read
+// another's limits (no new limit given). In a stateless sandbox the zygote
+// and the init outlive each call, and whatever they hold is what the next
+// call inherits; a lowered hard limit or priority could not be raised
+// back without privileges. The accumulator holds the call number on entry
+// and still does for a call not checked here.
+func selfOnly(allow, eperm bpf.Instruction) []bpf.Instruction {
+	arg := func(i int, high bool) bpf.Instruction { // seccomp_data.args[i], little endian
+		off := uint32(16 + 8*i)
+		if high {
+			off += 4
+		}
+		return bpf.LoadAbsolute{Off: off, Size: 4}
+	}
+	var out []bpf.Instruction
+	for _, c := range []struct {
+		nr   uint32
+		args []int // each must be 0
+	}{
+		{unix.SYS_SETPRIORITY, []int{0, 1}},
+		{unix.SYS_SCHED_SETAFFINITY, []int{0}},
+		{unix.SYS_SCHED_SETSCHEDULER, []int{0}},
+		{unix.SYS_SCHED_SETPARAM, []int{0}},
+		{unix.SYS_SCHED_SETATTR, []int{0}},
+	} {
+		n := len(c.args)
+		out = append(out, bpf.JumpIf{Cond: bpf.JumpEqual, Val: c.nr, SkipFalse: uint8(2*n + 2)})
+		for i, a := range c.args {
+			// Not zero: skip the remaining checks and the allow, to EPERM.
+			out = append(out, arg(a, false), bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 0, SkipTrue: uint8(2*(n-1-i) + 1)})
+		}
+		out = append(out, allow, eperm)
+	}
+	return append(out,
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_PRLIMIT64, SkipFalse: 8},
+		arg(0, false), bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0, SkipTrue: 4}, // pid 0: allow
+		arg(2, false), bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 0, SkipTrue: 3}, // a new limit: EPERM
+		arg(2, true), bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 0, SkipTrue: 1},
+		allow, eperm)
 }
 
 // applySeccomp installs the filter on the calling thread (inherited by the
