@@ -64,9 +64,12 @@
 //     shadow, sudoers or ssh files, and synthetic passwd and group), a
 //     private writable /work (the current and home directory), a private
 //     /tmp and /dev/shm, all three tmpfs of bounded size and file count
-//     (WithWorkDirSize, WithTmpSize: memory, never the host's disk), a /proc of the sandbox's own pid
-//     namespace and a minimal /dev (null, zero, full, random, urandom);
-//     the root itself is read-only;
+//     (WithWorkDirSize, WithTmpSize: memory, never the host's disk), a
+//     /proc of the sandbox's own pid namespace, read-only once the init
+//     has set the namespace's limits ("proc_readonly": no process writes
+//     another's memory or settings through it, even without Landlock),
+//     and a minimal /dev (null, zero, full, random, urandom); the root
+//     itself is read-only;
 //   - pid, network, IPC, UTS and cgroup namespaces ("pidns", "netns",
 //     "ipcns", "utsns", "cgroupns"): the sandbox sees only its own
 //     processes, and its network is a loopback interface of its own (the

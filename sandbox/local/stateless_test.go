@@ -221,6 +221,36 @@ print(resource.getrlimit(resource.RLIMIT_NOFILE), os.getpriority(os.PRIO_PROCESS
 `, "(256, 256) 0 True True")
 }
 
+// TestStatelessCallCannotWriteTheZygoteMemory: a call cannot open the
+// memory of the processes that outlive it (the zygote, the init) for
+// writing, with Landlock (which keeps /proc read-only) and without it
+// (as on a kernel that lacks it): /proc is mounted read-only.
+func TestStatelessCallCannotWriteTheZygoteMemory(t *testing.T) {
+	for _, landlock := range []bool{true, false} {
+		p := newProvider(t)
+		if !p.Isolation().Has("proc_readonly") {
+			t.Fatalf("proc_readonly not active: %s (missing %v)", p.Isolation(), p.Isolation().Missing)
+		}
+		p.plan.landlock = landlock
+		s := newSandbox(t, p, sandbox.CreateOptions{Stateless: true})
+		ex := mustSucceed(t, s, `
+import os
+errors = []
+for pid in (os.getppid(), 1):
+    for name in ("mem", "oom_score_adj", "comm"):
+        try:
+            open("/proc/%d/%s" % (pid, name), "r+b")
+            errors.append("opened")
+        except OSError as e:
+            errors.append(e.errno)
+print(len(open("/proc/%d/stat" % os.getppid()).read()) > 0, errors)
+`)
+		if got, want := strings.TrimSpace(ex.StdoutText()), "True [30, 30, 30, 30, 30, 30]"; got != want {
+			t.Fatalf("landlock %v: opening the zygote's and the init's /proc files for writing: %s, want %s (EROFS)", landlock, got, want)
+		}
+	}
+}
+
 func TestStatelessCrashAndTimeoutKeepTheirMeaning(t *testing.T) {
 	s := newSandbox(t, sharedProvider(t), sandbox.CreateOptions{Stateless: true})
 	ex, err := s.Run(context.Background(), "print('before')\nimport os\nos._exit(7)", sandbox.RunOptions{Timeout: 10 * time.Second})

@@ -90,6 +90,18 @@ func Main() {
 			rep.Active = append(rep.Active, "userns_limits")
 		}
 	}
+	if _, failed := rep.Missing["mountns+pivot_root"]; cfg.Mount && !failed {
+		// Nothing inside writes to /proc once the limits are set; read-only,
+		// no process can write another's memory through /proc/<pid>/mem
+		// (or its other files) even where Landlock is missing, so the
+		// processes that outlive a stateless call stay as they were.
+		const ro = unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+		if err := unix.Mount("", "/proc", "", ro, ""); err != nil {
+			rep.Missing["proc_readonly"] = err.Error()
+		} else {
+			rep.Active = append(rep.Active, "proc_readonly")
+		}
+	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		rep.Missing["no_new_privs"] = err.Error()
 	} else {
