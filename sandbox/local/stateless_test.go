@@ -251,6 +251,59 @@ print(len(open("/proc/%d/stat" % os.getppid()).read()) > 0, errors)
 	}
 }
 
+// TestStatelessCallCannotImpersonateTheNext: a call that forges its own
+// end (the end markers and the "end" event need the call's nonce) while a
+// process of it stays alive could read the next caller's command from the
+// command pipe and answer it. The call never learns its nonce: not from
+// the worker's frames, not from the command pipe or the zygote's memory
+// through /proc. The next caller's code runs, and its output is its own.
+func TestStatelessCallCannotImpersonateTheNext(t *testing.T) {
+	ce := statelessExec(t)
+	attack := execute(t, ce, `
+import os, sys, json
+found = None
+f = sys._getframe()
+while f is not None and found is None:
+    for v in list(f.f_locals.values()) + list(f.f_globals.values()):
+        if isinstance(v, str) and len(v) == 16 and all(c in "0123456789abcdef" for c in v):
+            found = v
+            break
+    f = f.f_back
+tried = []
+for pid in (os.getppid(), 1):
+    for name in ("mem", "environ", "fd/3"):
+        try:
+            with open("/proc/%d/%s" % (pid, name), "rb") as g:
+                g.read(1)
+            tried.append("read")
+        except OSError as e:
+            tried.append(e.errno)
+print("nonce found" if found else "no nonce", tried, flush=True)
+if found:
+    mark = ("\x00\x01sandbox-end:" + found + "\x00").encode()
+    os.write(1, mark); os.write(2, mark)
+    os.write(4, (json.dumps({"t": "end", "nonce": found, "count": 1}) + "\n").encode())
+    cmd = open("/proc/%d/fd/3" % os.getppid(), "rb")
+    op, nonce, n, m = cmd.readline().split()
+    stolen = cmd.read(int(n))
+    os.write(1, b"impersonated: " + stolen + b"\n")
+    mark = b"\x00\x01sandbox-end:" + nonce + b"\x00"
+    os.write(1, mark); os.write(2, mark)
+    os.write(4, (json.dumps({"t": "end", "nonce": nonce.decode(), "count": 1}) + "\n").encode())
+`)
+	victim := execute(t, ce, `print("the victim's own output")`)
+	if victim.SandboxID != attack.SandboxID {
+		t.Fatalf("the calls did not share a sandbox (%s, %s): the test proves nothing", attack.SandboxID, victim.SandboxID)
+	}
+	if got := strings.TrimSpace(victim.Stdout); got != "the victim's own output" {
+		t.Fatalf("the next call's output is %q (the attacking call printed %q)", got, attack.Stdout)
+	}
+	// The zygote's memory, environment and command pipe: EACCES each.
+	if !strings.HasPrefix(attack.Stdout, "no nonce [13, 13, 13,") {
+		t.Fatalf("the call found its nonce, or reached the zygote through /proc: %q", attack.Stdout)
+	}
+}
+
 func TestStatelessCrashAndTimeoutKeepTheirMeaning(t *testing.T) {
 	s := newSandbox(t, sharedProvider(t), sandbox.CreateOptions{Stateless: true})
 	ex, err := s.Run(context.Background(), "print('before')\nimport os\nos._exit(7)", sandbox.RunOptions{Timeout: 10 * time.Second})

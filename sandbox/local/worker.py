@@ -13,12 +13,16 @@
 # the cell wrote, including output of os.system and subprocesses.
 #
 # Stateless mode (settings "clean=DIR:DIR..."): the worker is a zygote that
-# never reads a command or runs user code itself. It forks a child from its
-# pre-imported, pristine state; the child warms up, reads one command, runs
-# it and exits. Then the zygote kills every other process in the sandbox,
-# writes the end markers, empties the writable directories and forks the
-# child for the next command. Each cell therefore starts from the same
-# clean slate.
+# never runs user code itself. It forks a child from its pre-imported,
+# pristine state; the child warms up while the zygote reads the next
+# command, then receives the command's code and environment (never its
+# nonce) over a pipe of its own, runs it and exits. Then the zygote kills
+# every other process in the sandbox, writes the end markers, empties the
+# writable directories and forks the child for the next command. Each cell
+# therefore starts from the same clean slate, and since no process of a
+# cell can learn the nonce (the zygote is not dumpable, so its memory and
+# descriptors are closed to /proc), none can forge the end of its call and
+# outlive it into the next caller's.
 import sys, os
 
 _settings = sys.argv[1].split()  # max_text, then NAME=value settings
@@ -337,16 +341,18 @@ def _run_cell(code, env):
         _restore_env(saved)
 
 
-def _read_command():
-    # Returns (op, nonce, code, env), or None at the end of the input.
+def _read_command(f=None):
+    # Returns (op, nonce, code, env), or None at the end of the input. From
+    # the zygote a cell's child reads the same frame with "-" for the nonce.
+    f = f or _CMD
     while True:
         try:
-            line = _CMD.readline()
+            line = f.readline()
             if not line:
                 return None
             op, nonce, ncode, nenv = line.decode().split()
-            code = _CMD.read(int(ncode)).decode("utf-8", "replace")
-            env = _CMD.read(int(nenv)).decode("utf-8", "replace").split("\0")
+            code = f.read(int(ncode)).decode("utf-8", "replace")
+            env = f.read(int(nenv)).decode("utf-8", "replace").split("\0")
             return op, nonce, code, env
         except KeyboardInterrupt:
             continue
@@ -384,22 +390,20 @@ def _forward_interrupt(signum, frame):
             pass
 
 
-def _cell_child(done_w):
-    # The child: warm up while no command is pending, then read one
-    # command, tell the zygote its nonce, and run it.
+def _cell_child(cmd_r, done_w):
+    # The child: warm up while the zygote waits for a command, then read
+    # the command from the zygote, tell it so, and run it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     _make_site()  # emptied with /work after the previous cell
     try:
         _warm_up()
     except BaseException:
         pass
-    cmd = _read_command()
+    cmd = _read_command(os.fdopen(cmd_r, "rb", buffering=1 << 16))
     if cmd is None:
-        os.write(done_w, b"e")
         return
-    op, nonce, code, env = cmd
-    _CMD.close()  # later commands are not the cell's business
-    os.write(done_w, b"n" + nonce.encode() + b"\n")
+    op, _, code, env = cmd
+    os.write(done_w, b"n")
     if op == "run":
         _run_cell(code, env)
         _flush()
@@ -418,23 +422,38 @@ def _warm_up():
 
 
 def _fork_cell():
-    # Forks the child that will run the next cell, waits until it has run
-    # it, then removes every process the cell left and reports its end.
+    # Forks the child that will run the next cell, reads the command and
+    # hands the child its code and environment, waits until it has run
+    # them, then removes every process the cell left and reports its end.
     # The fork and the child's warm-up happen while the sandbox is idle.
     # When the child did not finish the cell (os._exit, a fatal signal),
     # the zygote exits the same way, so the host reports a crash as in
     # session mode.
     global _child
     done_r, done_w = os.pipe()
+    cmd_r, cmd_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             os.close(done_r)
-            _cell_child(done_w)
+            os.close(cmd_w)
+            _CMD.close()  # the host's commands, with their nonces, are the zygote's
+            _cell_child(cmd_r, done_w)
         finally:
             os._exit(0)
     _child = pid
     os.close(done_w)
+    os.close(cmd_r)
+    cmd = _read_command()
+    if cmd is None:  # the host closed the command pipe
+        os._exit(0)
+    op, nonce, code, env = cmd
+    code, env = code.encode("utf-8", "surrogateescape"), "\0".join(env).encode("utf-8", "surrogateescape")
+    try:
+        _write_all(cmd_w, b"%s - %d %d\n" % (op.encode(), len(code), len(env)) + code + env)
+    except OSError:
+        pass  # the child is gone: reported below
+    os.close(cmd_w)
     _, status = os.waitpid(pid, 0)
     _child = 0
     if not _sweep():
@@ -446,18 +465,15 @@ def _fork_cell():
             break
         report += part
     os.close(done_r)
-    if report.startswith(b"e"):
-        os._exit(0)  # the host closed the command pipe
-    nonce, _, rest = report[1:].partition(b"\n")
-    if not report.startswith(b"n") or len(nonce) != 16:
+    if not report.startswith(b"n"):
         _flush()
         os._exit(3)  # died before it read its command
-    if b"k" not in rest:
+    if b"k" not in report[1:]:
         _flush()
         if os.WIFSIGNALED(status):
             os._exit(128 + os.WTERMSIG(status))
         os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 3)
-    _finish(nonce.decode(), 1)
+    _finish(nonce, 1)
     _wipe_all()
 
 
@@ -552,8 +568,36 @@ def _wipe_all():
         os._exit(3)
 
 
+def _not_dumpable():
+    # prctl(PR_SET_DUMPABLE, 0) through _ctypes (the ctypes package costs
+    # ~4 ms to import): a process that is not dumpable keeps its memory,
+    # environment and descriptors from other processes of its uid through
+    # /proc, and the cells' children inherit it until they exec.
+    import _ctypes
+
+    class c_int(_ctypes._SimpleCData):
+        _type_ = "i"
+
+    class c_ulong(_ctypes._SimpleCData):
+        _type_ = "L"
+
+    class fn(_ctypes.CFuncPtr):
+        _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+        _restype_ = c_int
+        _argtypes_ = (c_int, c_ulong, c_ulong, c_ulong, c_ulong)
+
+    prctl = fn(_ctypes.dlsym(_ctypes.dlopen(None), "prctl"))
+    if prctl(4, 0, 0, 0, 0) != 0 or prctl(3, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE, PR_GET_DUMPABLE
+        raise OSError(_ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
+
+
 def _serve_stateless():
     global _CLEAN_MODES, _time
+    try:
+        _not_dumpable()
+    except Exception as exc:
+        os.write(_ERR, ("sandbox: a stateless sandbox needs the interpreter's _ctypes module to protect its zygote: %r\n" % (exc,)).encode())
+        os._exit(3)
     import time as _time, traceback, linecache, json, base64, gc  # noqa: F401 (shared with every cell)
     _CLEAN_MODES = [(d, os.stat(d).st_mode & 0o7777) for d in _CLEAN]
     signal.signal(signal.SIGINT, _forward_interrupt)
