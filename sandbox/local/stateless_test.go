@@ -5,6 +5,8 @@ package local
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,12 +99,17 @@ if os.fork() == 0:
 `, `
 import os
 me, parent = os.getpid(), os.getppid()
+mine = open("/proc/self/cmdline").read()
 others = []
 for p in os.listdir("/proc"):
     if p.isdigit() and int(p) not in (1, me, parent):
         st = open("/proc/%s/stat" % p).read()
-        if st[st.rindex(")") + 2] not in "ZX":
-            others.append(open("/proc/%s/cmdline" % p).read().replace("\0", " ")[:40])
+        state, ppid = st[st.rindex(")") + 2:].split()[:2]
+        cmdline = open("/proc/%s/cmdline" % p).read()
+        if int(ppid) == parent and cmdline == mine:
+            continue  # forked by the zygote for the next call
+        if state not in "ZX":
+            others.append(cmdline.replace("\0", " ")[:40])
 print(others)
 `, "[]")
 }
@@ -301,6 +308,96 @@ if found:
 	// The zygote's memory, environment and command pipe: EACCES each.
 	if !strings.HasPrefix(attack.Stdout, "no nonce [13, 13, 13,") {
 		t.Fatalf("the call found its nonce, or reached the zygote through /proc: %q", attack.Stdout)
+	}
+}
+
+// TestStatelessMemoryHoldsNothingOfEarlierCalls: a call's code and
+// environment (which may carry a caller's secrets) are not in the memory
+// of a later call's process, which is forked from the zygote: the later
+// call scans every readable mapping of its own memory for them.
+func TestStatelessMemoryHoldsNothingOfEarlierCalls(t *testing.T) {
+	ce := statelessExec(t)
+	// The secret is prefix+suffix; the scanning call holds the two halves
+	// apart, so only an inherited copy can match.
+	prefix, suffix := "sec-"+newNonce(), newNonce()+"-ret"
+	secret := prefix + suffix
+	// Small and large code (the large one passes through buffers of
+	// another size), and the environment.
+	var first sandbox.CodeOutput
+	for _, pad := range []int{0, 100 << 10} {
+		var err error
+		first, err = ce.Execute(context.Background(), sandbox.CodeInput{
+			Code: "token = " + strconv.Quote(secret) + "\n# " + strings.Repeat("x", pad) + "\nprint(len(token))",
+			Env:  map[string]string{"CALLER_TOKEN": secret},
+		})
+		if err != nil || !first.Success {
+			t.Fatalf("first call: %v %+v", err, first)
+		}
+	}
+	out := execute(t, ce, fmt.Sprintf(`
+a, b = %q.encode(), %q.encode()
+def scan():
+    hits = []
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", buffering=0) as mem:
+        for line in maps:
+            f = line.split()
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            if "r" not in f[1] or hi - lo > 256 << 20:
+                continue
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except (OSError, ValueError, OverflowError):
+                continue
+            i = data.find(a)
+            while i >= 0:
+                if data[i + len(a):i + len(a) + len(b)] == b:
+                    hits.append(f[-1] if len(f) > 5 else "anonymous")
+                i = data.find(a, i + 1)
+    return hits
+inherited = scan()
+joined = a + b  # the scan must find a copy made here
+print(inherited, len(scan()) > 0)
+`, prefix, suffix))
+	if out.SandboxID != first.SandboxID {
+		t.Fatalf("the calls did not share a sandbox: the test proves nothing")
+	}
+	if got := strings.TrimSpace(out.Stdout); got != "[] True" {
+		t.Fatalf("a later call found an earlier call's code or environment in its memory: %s", got)
+	}
+}
+
+// TestStatelessCallCannotSignalTheNext: the process that will run the
+// next call is forked while a call runs, and the call's code can signal
+// it. Whatever it sends — signals that would interrupt, terminate, stop
+// or kill — the next call runs normally and the sandbox stays.
+func TestStatelessCallCannotSignalTheNext(t *testing.T) {
+	for _, sigs := range []string{
+		"signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGHUP, signal.SIGRTMIN, signal.SIGTSTP",
+		"signal.SIGSTOP",
+		"signal.SIGKILL",
+	} {
+		ce := statelessExec(t)
+		first := execute(t, ce, `
+import os, signal
+me, parent = os.getpid(), os.getppid()
+hit = 0
+for p in os.listdir("/proc"):
+    if p.isdigit() and int(p) not in (1, me, parent):
+        for sig in (`+sigs+`,):
+            os.kill(int(p), sig)
+        hit += 1
+print(hit)
+`)
+		if strings.TrimSpace(first.Stdout) == "0" {
+			t.Fatalf("%s: the call found no other process to signal: the test proves nothing", sigs)
+		}
+		for i := range 3 {
+			out := execute(t, ce, "import time\ntime.sleep(0.05)\nprint('next', "+strconv.Itoa(i)+")")
+			if got := strings.TrimSpace(out.Stdout); got != "next "+strconv.Itoa(i) || out.SandboxID != first.SandboxID {
+				t.Fatalf("%s: call %d after: %q in %s (first in %s)", sigs, i, got, out.SandboxID, first.SandboxID)
+			}
+		}
 	}
 }
 

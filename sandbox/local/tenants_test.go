@@ -397,3 +397,39 @@ func hold(t *testing.T, s *Sandbox, code string) (report string, finished func()
 		return "", nil
 	}
 }
+
+// TestConcurrentCreatesEachOwnTheirNamespace: sandboxes created at the
+// same time from many goroutines all start, each in a user namespace its
+// own uid owns (the credentials and the dumpable flag the creation
+// switches are shared by the host process's threads).
+func TestConcurrentCreatesEachOwnTheirNamespace(t *testing.T) {
+	needRoot(t, "creating a namespace under another uid needs a root host process")
+	p := sharedProvider(t)
+	const n = 24
+	boxes := make([]*Sandbox, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			sb, err := p.Create(context.Background(), sandbox.CreateOptions{})
+			if err == nil {
+				boxes[i] = sb.(*Sandbox)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, s := range boxes {
+		if errs[i] != nil {
+			t.Errorf("create %d: %v", i, errs[i])
+			continue
+		}
+		defer s.Close(context.Background())
+		if owner := userNSOwner(t, s.child.cmd.Process.Pid); owner != s.uid {
+			t.Errorf("sandbox %d (uid %d): namespace owned by %d", i, s.uid, owner)
+		}
+	}
+	if groups, err := syscall.Getgroups(); err != nil || os.Geteuid() != 0 {
+		t.Fatalf("the host process's credentials after the creates: euid %d, groups %v %v", os.Geteuid(), groups, err)
+	}
+}

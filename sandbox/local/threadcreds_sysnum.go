@@ -9,4 +9,5 @@ const (
 	sysSetresuid = unix.SYS_SETRESUID
 	sysSetresgid = unix.SYS_SETRESGID
 	sysSetgroups = unix.SYS_SETGROUPS
+	sysSetfsuid  = unix.SYS_SETFSUID
 )

@@ -10,4 +10,5 @@ const (
 	sysSetresuid = unix.SYS_SETRESUID32
 	sysSetresgid = unix.SYS_SETRESGID32
 	sysSetgroups = unix.SYS_SETGROUPS32
+	sysSetfsuid  = unix.SYS_SETFSUID32
 )

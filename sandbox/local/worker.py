@@ -317,18 +317,21 @@ def _flush():
             pass
 
 
-def _finish(nonce, count=None):
+def _finish(nonce, count=None, repair=True):
     _flush()
-    _repair_fds()
+    if repair:  # a stateless zygote's descriptors are out of the cells' reach
+        _repair_fds()
     mark = ("\x00\x01sandbox-end:" + nonce + "\x00").encode()
     _write_all(_OUT, mark)
     _write_all(_ERR, mark)
     _send({"t": "end", "nonce": nonce, "count": _count if count is None else count})
 
 
-def _run_cell(code, env):
+def _run_cell(code, env, unblock=False):
     saved = {}
     try:
+        if unblock:  # a stateless child's signals, blocked while it waited
+            signal.pthread_sigmask(signal.SIG_SETMASK, ())
         saved = _apply_env(dict(zip(env[0:-1:2], env[1::2])))
         _run(code)
     except BaseException as exc:  # SystemExit and KeyboardInterrupt are results too
@@ -380,6 +383,9 @@ def _serve():
 _SELF = os.getpid()
 _INIT = os.getppid()  # the sandbox init: 1 inside a pid namespace
 _child = 0  # pid of the cell being run
+_spare = 0  # pid of the child forked for the next cell, spared by the sweep
+_private = set()  # the zygote's ends of its children's pipes
+_ALL = signal.valid_signals()
 
 
 def _forward_interrupt(signum, frame):
@@ -390,22 +396,64 @@ def _forward_interrupt(signum, frame):
             pass
 
 
+def _spawn():
+    # Forks a child for a later cell. It starts with every signal blocked
+    # (it may be forked while another cell runs, whose processes can
+    # signal it: what they send stays pending, where the zygote sees it),
+    # warms up, and waits for its command on a pipe of its own. Returns
+    # (pid, the command pipe's write end, the report pipe's read end).
+    done_r, done_w = os.pipe()
+    cmd_r, cmd_w = os.pipe()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _ALL)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for fd in _private | {done_r, cmd_w}:
+                os.close(fd)
+            _CMD.close()  # the host's commands, with their nonces, are the zygote's
+            # The same descriptor numbers in every cell, whatever the
+            # zygote held when it forked this child.
+            os.dup2(cmd_r, 3)
+            os.dup2(done_w, 7)
+            for fd in {cmd_r, done_w} - {3, 7}:
+                os.close(fd)
+            _cell_child(3, 7)
+        finally:
+            os._exit(0)
+    signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    os.close(done_w)
+    os.close(cmd_r)
+    _private.update((cmd_w, done_r))
+    return pid, cmd_w, done_r
+
+
 def _cell_child(cmd_r, done_w):
-    # The child: warm up while the zygote waits for a command, then read
-    # the command from the zygote, tell it so, and run it.
+    # The child: warm up, read the command the zygote relays, tell the
+    # zygote, and run it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    _make_site()  # emptied with /work after the previous cell
     try:
         _warm_up()
     except BaseException:
         pass
-    cmd = _read_command(os.fdopen(cmd_r, "rb", buffering=1 << 16))
+    with os.fdopen(cmd_r, "rb", buffering=1 << 16) as f:
+        cmd = _read_command(f)
     if cmd is None:
         return
     op, _, code, env = cmd
+    # Signals sent while this child waited came from the previous cell's
+    # processes (this one has not run yet): they are discarded, since
+    # ignoring a pending signal discards it. An interrupt the host sends
+    # for this cell comes later (timeouts are at least a millisecond).
+    for sig in signal.sigpending():
+        try:
+            signal.signal(sig, signal.signal(sig, signal.SIG_IGN))
+        except (OSError, ValueError):
+            pass
+    gc.enable()
+    _make_site()  # emptied with /work after the previous cell
     os.write(done_w, b"n")
     if op == "run":
-        _run_cell(code, env)
+        _run_cell(code, env, unblock=True)
         _flush()
     os.write(done_w, b"k")
 
@@ -421,39 +469,80 @@ def _warm_up():
     _str(repr(eval(compile(last, "<warm-up>", "eval"), ns)))
 
 
-def _fork_cell():
-    # Forks the child that will run the next cell, reads the command and
-    # hands the child its code and environment, waits until it has run
-    # them, then removes every process the cell left and reports its end.
-    # The fork and the child's warm-up happen while the sandbox is idle.
-    # When the child did not finish the cell (os._exit, a fatal signal),
-    # the zygote exits the same way, so the host reports a crash as in
-    # session mode.
-    global _child
-    done_r, done_w = os.pipe()
-    cmd_r, cmd_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
+_RELAY = bytearray(1 << 16)
+_ZEROS = memoryview(bytes(1 << 16))
+
+
+def _relay_command(dst):
+    # Reads one command from the host and writes it to dst, a child's
+    # command pipe, with "-" in place of the nonce. The code and the
+    # environment pass through _RELAY only, which is zeroed before this
+    # returns, so no copy of a caller's code or environment stays in the
+    # zygote's memory, from which later cells are forked. Returns
+    # (op, nonce), or None at the end of the input.
+    buf, used = memoryview(_RELAY), 0
+
+    def send(data):
         try:
-            os.close(done_r)
-            os.close(cmd_w)
-            _CMD.close()  # the host's commands, with their nonces, are the zygote's
-            _cell_child(cmd_r, done_w)
-        finally:
-            os._exit(0)
+            _write_all(dst, data)
+        except OSError:
+            pass  # the child is gone: the zygote finds out from its report
+
+    try:
+        n = 0
+        while True:
+            got = os.readv(3, [buf[n:]])
+            if got == 0:
+                return None
+            n += got
+            used = max(used, n)
+            nl = _RELAY.find(b"\n", 0, n)
+            if nl >= 0:
+                break
+            if n == len(buf):
+                raise ValueError("command header too long")
+        op, nonce, ncode, nenv = bytes(buf[:nl]).split()
+        rest = int(ncode) + int(nenv)
+        send(b"%s - %d %d\n" % (op, int(ncode), int(nenv)))
+        body = buf[nl + 1:n]
+        while True:
+            send(body)
+            rest -= len(body)
+            if rest <= 0:
+                break
+            got = os.readv(3, [buf[:min(rest, len(buf))]])
+            if got == 0:
+                return None
+            body = buf[:got]
+        return op.decode(), nonce.decode()
+    finally:
+        buf[:used] = _ZEROS[:used]
+
+
+def _close_private(*fds):
+    for fd in fds:
+        _private.discard(fd)
+        os.close(fd)
+
+
+def _cell(current):
+    # Runs one cell: relays the command to the current child, forks the
+    # child for the next cell while this one runs, waits for the current
+    # child, removes every process the cell left, checks the next child
+    # was left alone, reports the end and empties the writable
+    # directories. When the child did not finish the cell (os._exit, a
+    # fatal signal), the zygote exits the same way, so the host reports a
+    # crash as in session mode. Returns the next child.
+    global _child, _spare
+    pid, cmd_w, done_r = current
     _child = pid
-    os.close(done_w)
-    os.close(cmd_r)
-    cmd = _read_command()
+    cmd = _relay_command(cmd_w)
+    _close_private(cmd_w)
     if cmd is None:  # the host closed the command pipe
         os._exit(0)
-    op, nonce, code, env = cmd
-    code, env = code.encode("utf-8", "surrogateescape"), "\0".join(env).encode("utf-8", "surrogateescape")
-    try:
-        _write_all(cmd_w, b"%s - %d %d\n" % (op.encode(), len(code), len(env)) + code + env)
-    except OSError:
-        pass  # the child is gone: reported below
-    os.close(cmd_w)
+    op, nonce = cmd
+    nxt = _spawn()
+    _spare = nxt[0]
     _, status = os.waitpid(pid, 0)
     _child = 0
     if not _sweep():
@@ -464,7 +553,7 @@ def _fork_cell():
         if not part or len(report) > 4096:
             break
         report += part
-    os.close(done_r)
+    _close_private(done_r)
     if not report.startswith(b"n"):
         _flush()
         os._exit(3)  # died before it read its command
@@ -473,8 +562,32 @@ def _fork_cell():
         if os.WIFSIGNALED(status):
             os._exit(128 + os.WTERMSIG(status))
         os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 3)
-    _finish(nonce, 1)
+    _finish(nonce, 1, repair=False)
+    nxt = _untouched(nxt)
     _wipe_all()
+    return nxt
+
+
+def _untouched(child):
+    # The next cell's child was forked while this cell ran, whose processes
+    # could signal it (nothing else reaches it: it is not dumpable, /proc
+    # is read-only, and the calls that change another process's limits or
+    # scheduling are refused). It blocks every signal and discards those
+    # pending when it gets its command; a stopped or killed child is
+    # replaced.
+    global _spare
+    pid = child[0]
+    try:
+        if os.waitpid(pid, os.WNOHANG | os.WUNTRACED)[0] == 0:
+            return child
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    except OSError:
+        pass  # already reaped by the sweep
+    _close_private(child[1], child[2])
+    child = _spawn()
+    _spare = child[0]
+    return child
 
 
 def _state(pid):
@@ -491,7 +604,7 @@ def _others():
     # Every live process of the sandbox except the init and this zygote.
     pids = [int(n) for n in os.listdir("/proc") if n.isdigit()]
     if _INIT == 1:
-        return [p for p in pids if p != 1 and p != _SELF and _state(p)[0] not in (None, b"Z", b"X")]
+        return [p for p in pids if p not in (1, _SELF, _spare) and _state(p)[0] not in (None, b"Z", b"X")]
     # No pid namespace: the descendants of the init (it is their subreaper).
     info = {p: _state(p) for p in pids}
     mine = {_INIT}
@@ -502,13 +615,37 @@ def _others():
             if ppid in mine and p not in mine and st is not None:
                 mine.add(p)
                 grew = True
-    return [p for p in mine if p != _INIT and p != _SELF and info[p][0] not in (None, b"Z", b"X")]
+    return [p for p in mine if p not in (_INIT, _SELF, _spare) and info[p][0] not in (None, b"Z", b"X")]
+
+
+def _children(pid):
+    try:
+        fd = os.open("/proc/%d/task/%d/children" % (pid, pid), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 4096).split()
+    finally:
+        os.close(fd)
+
+
+def _alone():
+    # Whether the init, this zygote and the spare child are the only
+    # processes: the init's only child is the zygote and the zygote's only
+    # child is the spare, which starts none. Every other process is a
+    # descendant of one of these (orphans go to the init, a process
+    # started with CLONE_PARENT is the zygote's, alive or not until the
+    # zygote reaps it), so this is exact; a False sends the sweep to the
+    # full scan.
+    return _children(_INIT) == [b"%d" % _SELF] and _children(_SELF) == [b"%d" % _spare]
 
 
 def _sweep():
     # SIGKILL every process the cell left until none is alive; processes
     # forking meanwhile are caught by the next round. False if some
     # survive for two seconds.
+    if _alone():
+        return True
     deadline = _time.monotonic() + 2
     while True:
         while True:  # reap children adopted through CLONE_PARENT
@@ -592,7 +729,7 @@ def _not_dumpable():
 
 
 def _serve_stateless():
-    global _CLEAN_MODES, _time
+    global _CLEAN_MODES, _time, _spare, gc
     try:
         _not_dumpable()
     except Exception as exc:
@@ -603,9 +740,12 @@ def _serve_stateless():
     signal.signal(signal.SIGINT, _forward_interrupt)
     gc.collect()
     gc.freeze()  # keep the zygote's objects out of the children's collections
+    gc.disable()  # and its own pages untouched between forks (each child enables it)
     _send({"t": "ready"})
+    child = _spawn()
+    _spare = child[0]
     while True:
-        _fork_cell()
+        child = _cell(child)
 
 
 if _CLEAN:
