@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	_ "embed"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -33,9 +34,9 @@ type Provider struct {
 	iso         Isolation
 	interpreter string
 	roBinds     []string
-	// compiledWorker is worker.py compiled by the interpreter (marshal,
-	// base64), or "" to pass the source.
-	compiledWorker string
+	// compiledWorker is worker.py compiled by the interpreter
+	// (marshalled), or nil to pass the source.
+	compiledWorker []byte
 
 	mu        sync.Mutex
 	closed    bool
@@ -248,25 +249,38 @@ func (p *Provider) workerArgs(clean []string) []string {
 	if len(clean) > 0 {
 		settings += " clean=" + strings.Join(clean, ":")
 	}
-	if p.compiledWorker != "" {
-		return []string{"-B", "-c", workerLoader, settings, p.compiledWorker}
+	if p.compiledWorker != nil {
+		return []string{"-B", "-c", compiledLoader, settings}
 	}
-	return []string{"-B", "-c", workerScript, settings}
+	return []string{"-B", "-c", sourceLoader, settings}
 }
 
-// workerLoader runs the compiled worker passed as the last argument.
-const workerLoader = "import marshal, binascii, sys; exec(marshal.loads(binascii.a2b_base64(sys.argv.pop())))"
+// workerCode is what the worker's loader reads on fd 5: the compiled
+// worker, or its source.
+func (p *Provider) workerCode() []byte {
+	if p.compiledWorker != nil {
+		return p.compiledWorker
+	}
+	return []byte(workerScript)
+}
 
-var compiledWorkers sync.Map // interpreter path → compiled worker, base64
+// The loaders read the worker on fd 5 (see initproc.Config.Worker) and run
+// it; the bytes read are freed once it is loaded.
+const (
+	compiledLoader = "import os, marshal\nwith os.fdopen(5, 'rb') as _f:\n    _c = marshal.loads(_f.read())\ndel _f\nexec(_c)"
+	sourceLoader   = "import os\nwith os.fdopen(5, 'rb') as _f:\n    _c = compile(_f.read(), 'worker.py', 'exec')\ndel _f\nexec(_c)"
+)
 
-// compileWorker returns the worker compiled by the interpreter exe,
-// marshalled and base64-encoded, or "" if that fails. Every sandbox would
+var compiledWorkers sync.Map // interpreter path → compiled worker
+
+// compileWorker returns the worker compiled by the interpreter exe and
+// marshalled, or nil if that fails. Every sandbox would
 // otherwise compile the worker's source at start, and the interpreter
 // keeps the memory that took (about 1.4 MiB per sandbox). Computed once
 // per interpreter per process (tens of milliseconds).
-func compileWorker(exe string) string {
+func compileWorker(exe string) []byte {
 	if v, ok := compiledWorkers.Load(exe); ok {
-		return v.(string)
+		return v.([]byte)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -275,9 +289,12 @@ func compileWorker(exe string) string {
 	cmd.Stdin = strings.NewReader(workerScript)
 	cmd.Env = []string{}
 	out, err := cmd.Output()
-	code := ""
+	var code []byte
 	if err == nil {
-		code = string(out)
+		code, err = base64.StdEncoding.DecodeString(string(out))
+		if err != nil {
+			code = nil
+		}
 	}
 	compiledWorkers.Store(exe, code)
 	return code

@@ -191,8 +191,9 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 		}
 	}
 	cfg.Args = p.workerArgs(clean)
+	cfg.Worker = true
 	cfg.Shell = initShell()
-	c, err := startChild(pl, cfg, netns)
+	c, err := startChild(pl, cfg, netns, p.workerCode())
 	if err != nil {
 		d.remove()
 		p.releaseUID(uid)

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/ttadev/primitives/sandbox/local/internal/initproc"
+	"golang.org/x/sys/unix"
 )
 
 // child is a started sandbox init and the host ends of its pipes.
@@ -68,8 +69,9 @@ func (d dirs) remove() error {
 }
 
 // startChild re-executes this binary as a sandbox init with the
-// namespaces of plan p (plus a network namespace when netns) and sends it cfg.
-func startChild(p plan, cfg initproc.Config, netns bool) (*child, error) {
+// namespaces of plan p (plus a network namespace when netns) and sends it
+// cfg, and worker on initproc.FDWorker when cfg.Worker.
+func startChild(p plan, cfg initproc.Config, netns bool, worker []byte) (*child, error) {
 	var toClose []*os.File
 	closeAll := func() {
 		for _, f := range toClose {
@@ -115,6 +117,19 @@ func startChild(p plan, cfg initproc.Config, netns bool) (*child, error) {
 		return nil, fmt.Errorf("local: mount plan: %w", err)
 	}
 	planW.Close()
+	extra := []*os.File{cfgR, outW, errW, cmdR, evW, planR}
+	if cfg.Worker {
+		workR, workW, err := pipe()
+		if err == nil {
+			err = writeWhole(workW, worker)
+		}
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("local: worker code: %w", err)
+		}
+		workW.Close()
+		extra = append(extra, workR)
+	}
 
 	flags := p.cloneflags
 	if netns {
@@ -131,7 +146,7 @@ func startChild(p plan, cfg initproc.Config, netns bool) (*child, error) {
 		Path:        "/proc/self/exe",
 		Args:        []string{initproc.Marker},
 		Env:         []string{}, // nothing from the host environment
-		ExtraFiles:  []*os.File{cfgR, outW, errW, cmdR, evW, planR},
+		ExtraFiles:  extra,
 		SysProcAttr: attr,
 		Stderr:      diag,
 	}
@@ -143,10 +158,22 @@ func startChild(p plan, cfg initproc.Config, netns bool) (*child, error) {
 		closeAll()
 		return nil, err
 	}
-	for _, f := range []*os.File{cfgR, outW, errW, cmdR, evW, planR} {
+	for _, f := range extra {
 		f.Close()
 	}
 	return &child{cmd: cmd, stdout: outR, stderr: errR, events: evR, cmdW: cmdW, diag: diag}, nil
+}
+
+// writeWhole writes b into the pipe w before anyone reads it, growing the
+// pipe's buffer to hold it first.
+func writeWhole(w *os.File, b []byte) error {
+	if len(b) > 64<<10 {
+		if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, len(b)); err != nil {
+			return fmt.Errorf("pipe size %d: %w", len(b), err)
+		}
+	}
+	_, err := w.Write(b)
+	return err
 }
 
 // closeHostEnds closes the host's pipe ends.

@@ -3,7 +3,8 @@
 #
 # File descriptors (set up by the sandbox init before exec):
 #   0 /dev/null, 1 stdout pipe, 2 stderr pipe (read directly by the host),
-#   3 commands from the host, 4 events to the host (JSON lines).
+#   3 commands from the host, 4 events to the host (JSON lines), 5 this
+#   worker's own code, read to the end and closed by the loader.
 # A command is a header line "<op> <nonce> <code bytes> <env bytes>\n"
 # followed by the code (UTF-8) and the environment ("key\0value\0"...).
 # Start-up time matters (it is most of a new sandbox's latency), so the
@@ -70,7 +71,7 @@ def _init(worker):
     # is their subreaper) first.
     import gc
     gc.disable()  # a collection would touch, and so copy, the pages shared with the worker
-    for fd in range(5):
+    for fd in range(6):
         try:
             os.close(fd)
         except OSError:
@@ -385,7 +386,6 @@ _INIT = os.getppid()  # the sandbox init: 1 inside a pid namespace
 _child = 0  # pid of the cell being run
 _spare = 0  # pid of the child forked for the next cell, spared by the sweep
 _private = set()  # the zygote's ends of its children's pipes
-_ALL = signal.valid_signals()
 
 
 def _forward_interrupt(signum, frame):
@@ -404,7 +404,7 @@ def _spawn():
     # (pid, the command pipe's write end, the report pipe's read end).
     done_r, done_w = os.pipe()
     cmd_r, cmd_w = os.pipe()
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _ALL)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     pid = os.fork()
     if pid == 0:
         try:
@@ -469,8 +469,7 @@ def _warm_up():
     _str(repr(eval(compile(last, "<warm-up>", "eval"), ns)))
 
 
-_RELAY = bytearray(1 << 16)
-_ZEROS = memoryview(bytes(1 << 16))
+_RELAY = _ZEROS = None  # the relay buffer and as many zeros (stateless only)
 
 
 def _relay_command(dst):
@@ -729,7 +728,8 @@ def _not_dumpable():
 
 
 def _serve_stateless():
-    global _CLEAN_MODES, _time, _spare, gc
+    global _CLEAN_MODES, _time, _spare, gc, _RELAY, _ZEROS
+    _RELAY, _ZEROS = bytearray(1 << 16), memoryview(bytes(1 << 16))
     try:
         _not_dumpable()
     except Exception as exc:

@@ -27,8 +27,13 @@ import "unsafe"
 // Marker is argv[0] of a re-executed binary that must act as a sandbox init.
 const Marker = "ttadev-sandbox-init"
 
-// FDPlan is the descriptor on which the host sends the mount plan.
-const FDPlan = 8
+// FDPlan is the descriptor on which the host sends the mount plan, and
+// FDWorker the one on which it sends the Python worker (left open for
+// the sandbox init).
+const (
+	FDPlan   = 8
+	FDWorker = 9
+)
 
 // Op codes of the plan. A plan is a sequence of operations, each a code
 // byte followed by its arguments, each argument ending in a NUL byte.
@@ -67,7 +72,7 @@ func init() {
 	// Descriptors the host process inherited without close-on-exec (a
 	// supervisor's socket, a log file) must not reach the program's other
 	// init functions.
-	sys(sysCloseRange, FDPlan+1, ^uintptr(0)>>1, 0)
+	sys(sysCloseRange, FDWorker+1, ^uintptr(0)>>1, 0)
 	if len(plan) == 0 {
 		return
 	}

@@ -13,12 +13,13 @@ const Marker = earlyinit.Marker
 
 // Fixed file descriptors of the init process.
 const (
-	FDConfig = 3                // JSON Config, read to EOF
-	FDStdout = 4                // write end of the worker's stdout pipe
-	FDStderr = 5                // write end of the worker's stderr pipe
-	FDCmd    = 6                // read end of the command pipe
-	FDEvents = 7                // write end of the event pipe
-	FDPlan   = earlyinit.FDPlan // the mount plan (MountPlan), read by package earlyinit
+	FDConfig = 3                  // JSON Config, read to EOF
+	FDStdout = 4                  // write end of the worker's stdout pipe
+	FDStderr = 5                  // write end of the worker's stderr pipe
+	FDCmd    = 6                  // read end of the command pipe
+	FDEvents = 7                  // write end of the event pipe
+	FDPlan   = earlyinit.FDPlan   // the mount plan (MountPlan), read by package earlyinit
+	FDWorker = earlyinit.FDWorker // the worker's code, when Config.Worker (passed on as fd 5)
 )
 
 // Config tells the init what to build. The host fills it in from its probe
@@ -63,8 +64,12 @@ type Config struct {
 	Shell       string   `json:"shell"`
 	Interpreter string   `json:"interpreter"`
 	Args        []string `json:"args"` // argv[1:] of the worker
-	Env         []string `json:"env"`
-	Dir         string   `json:"dir"` // working directory of the worker
+	// Worker: FDWorker carries the worker's code, which the interpreter
+	// reads on fd 5 (see the loader in Args) instead of from its
+	// arguments, where every process of the sandbox would keep copies.
+	Worker bool     `json:"worker,omitempty"`
+	Env    []string `json:"env"`
+	Dir    string   `json:"dir"` // working directory of the worker
 }
 
 // Report is the first event the init writes: which layers are in force.

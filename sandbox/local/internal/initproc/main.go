@@ -174,7 +174,7 @@ func landlockRules(cfg *Config) []landlockRule {
 const shellInit = `trap 'kill -INT $w 2>/dev/null' INT
 trap '' TERM HUP QUIT USR1 USR2 PIPE
 "$@" & w=$!
-exec 0<&- 1>&- 2>&- 3<&- 4>&-
+exec 0<&- 1>&- 2>&- 3<&- 4>&- 5<&-
 while :; do
 	wait $w; s=$?
 	kill -0 $w 2>/dev/null || exit $s
@@ -202,6 +202,12 @@ func execWorker(cfg *Config, events *os.File) int {
 		if fd > 4 {
 			unix.Close(fd)
 		}
+	}
+	if cfg.Worker {
+		if err := unix.Dup3(FDWorker, 5, 0); err != nil {
+			return 3
+		}
+		unix.Close(FDWorker)
 	}
 	if err := unix.Chdir(cfg.Dir); err != nil {
 		return 3
