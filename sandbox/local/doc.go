@@ -193,18 +193,27 @@
 //
 // A stateless sandbox.Pool (the CodeExecution primitive's default) asks
 // for stateless sandboxes (CreateOptions.Stateless). Their worker is a
-// zygote: a Python process that has imported what the worker needs and
-// never reads a command or runs user code. Each run is a child forked
-// from it (forked and warmed up while the sandbox is idle; it reads its
-// own command); when the child ends, the zygote kills every other process
-// of the sandbox (all of the pid namespace but the init and itself, until
-// none is left), writes the end of the run, and empties /work (the home
-// directory), /tmp and /dev/shm, restoring their modes and removing their
-// extended attributes, before it forks the child for the next run. So nothing of a run is visible to the
-// next: files, environment, processes and threads, imported modules and
-// their patches, builtins, open descriptors, working directory, signal
-// handlers, masks and alarms, rlimits lowered by the code, CPU time and
-// peak memory. SysV IPC and POSIX message queues, which would outlive the
+// zygote: a Python process that has imported what the worker needs, is
+// not dumpable (its memory and descriptors are closed to /proc) and never
+// runs user code. Each run is a child forked from it, one run ahead: the
+// child for the next run is forked and warms up while the current one
+// runs, with every signal blocked. The zygote reads each command and
+// relays only its code and environment to the child, through one buffer
+// it zeroes afterwards, so no child holds another caller's code or the
+// run's nonce (nothing of a run can forge its end). When the child ends,
+// the zygote kills every other process of the sandbox (all of the pid
+// namespace but the init, itself and the next child, until none is
+// left), writes the end of the run, replaces the next child if the run
+// stopped or killed it, and empties /work (the home directory), /tmp and
+// /dev/shm, restoring their modes and removing their extended
+// attributes. The next child discards any signal left pending for it. So
+// nothing of a run is visible to the next: files, environment, processes
+// and threads, imported modules and their patches, builtins, open
+// descriptors, working directory, signal handlers, masks, pending signals
+// and alarms, rlimits lowered by the code, CPU time and peak memory; a run
+// cannot change the limits, priority, affinity or scheduling policy of
+// the processes that outlive it (seccomp), nor their memory (/proc is
+// read-only). SysV IPC and POSIX message queues, which would outlive the
 // processes, are refused by the seccomp filter. The zygote's hash seed and
 // its address-space layout are the same in every run of one sandbox.
 // A run that crashes the child (os._exit, a fatal signal) kills the

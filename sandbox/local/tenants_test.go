@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/ttadev/primitives/sandbox"
+	"golang.org/x/sys/unix"
 )
 
 // hostUIDs returns the host uids of the processes of s.
@@ -77,6 +79,15 @@ print(fcntl.fcntl(w, 1032))  # F_GETPIPE_SZ
 	if got := strings.TrimSpace(ex.StdoutText()); got != "65536" {
 		t.Fatalf("a new pipe in sandbox b holds %s bytes while sandbox a holds many pipe buffers; want 65536", got)
 	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatalf("the host process cannot make a pipe while sandbox a holds many pipe buffers: %v", err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if size, err := unix.FcntlInt(w.Fd(), unix.F_GETPIPE_SZ, 0); err != nil || size != 65536 {
+		t.Fatalf("a new pipe in the host process holds %d bytes (%v); want 65536", size, err)
+	}
 }
 
 // TestTenantsDoNotShareProcessesOrDescriptorsInFlight: one sandbox
@@ -129,6 +140,9 @@ time.sleep(%d)
 	ex := mustSucceed(t, b, fmt.Sprintf(probe, 0, 8, 200, 0))
 	if got := strings.TrimSpace(ex.StdoutText()); got != "held 8 200" {
 		t.Fatalf("while sandbox a holds %d processes and %d descriptors in flight, sandbox b reports %q; want 8 processes and 200 descriptors", procs, inFlight, got)
+	}
+	if out, err := exec.Command("/bin/sh", "-c", "echo started").Output(); err != nil || string(out) != "started\n" {
+		t.Fatalf("the host process cannot start a process while sandbox a holds its limit: %q %v", out, err)
 	}
 	finished()
 }
