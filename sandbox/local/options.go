@@ -19,6 +19,7 @@ const (
 	DefaultTmpSize        = 64 << 20  // size of the /tmp and /dev/shm tmpfs
 	DefaultWorkDirSize    = 256 << 20 // size of the /work tmpfs
 	DefaultMaxOutputBytes = 1 << 20   // stdout+stderr bytes kept per execution
+	DefaultNice           = 10        // scheduling priority of sandboxed code (see WithNice)
 	DefaultTimeout        = 30 * time.Second
 	defaultStartTimeout   = 10 * time.Second
 	defaultInterruptGrace = 100 * time.Millisecond
@@ -48,6 +49,7 @@ type config struct {
 	forceLevel     level // tests: pretend only these layers work
 	uidBase        int
 	uidCount       int
+	nice           int
 }
 
 func defaultConfig() config {
@@ -66,6 +68,7 @@ func defaultConfig() config {
 		logger:         slog.Default(),
 		uidBase:        DefaultHostUIDBase,
 		uidCount:       DefaultHostUIDCount,
+		nice:           DefaultNice,
 	}
 }
 
@@ -157,6 +160,21 @@ func WithMaxProcesses(n int) Option {
 func WithMaxOpenFiles(n int) Option {
 	mustPositive("WithMaxOpenFiles", n)
 	return option(func(c *config) { c.maxOpenFiles = n })
+}
+
+// WithNice sets the nice value the sandbox's code runs at, from 0 (the
+// host's own priority) to 19 (the lowest). Without a CPU cgroup nothing
+// gives a sandbox a share of the CPU; at the default, DefaultNice, the
+// kernel's scheduler gives a busy host process about nine times the CPU
+// of a busy sandboxed process, so sandboxes cannot starve the program
+// that runs them. Code in the sandbox may lower its priority further but
+// not raise it (RLIMIT_NICE is 0 and it has no capabilities). It panics
+// outside 0..19.
+func WithNice(n int) Option {
+	if n < 0 || n > 19 {
+		panic(fmt.Sprintf("local: WithNice(%d): want 0..19", n))
+	}
+	return option(func(c *config) { c.nice = n })
 }
 
 // WithTmpSize sets the size of the sandbox's private /tmp (and /dev/shm)

@@ -244,8 +244,8 @@ const (
 // settings (text limit, rlimits, and for a stateless worker the
 // directories it empties after each cell).
 func (p *Provider) workerArgs(clean []string) []string {
-	settings := fmt.Sprintf("%d RLIMIT_AS=%d RLIMIT_FSIZE=%d RLIMIT_NOFILE=%d RLIMIT_NPROC=%d RLIMIT_CORE=0 RLIMIT_SIGPENDING=%d RLIMIT_MSGQUEUE=0 RLIMIT_MEMLOCK=%d",
-		p.cfg.maxOutput, p.cfg.memory, p.cfg.maxFileSize, p.cfg.maxOpenFiles, p.cfg.maxProcesses, maxPendingSignals, maxLockedMemory)
+	settings := fmt.Sprintf("%d RLIMIT_AS=%d RLIMIT_FSIZE=%d RLIMIT_NOFILE=%d RLIMIT_NPROC=%d RLIMIT_CORE=0 RLIMIT_SIGPENDING=%d RLIMIT_MSGQUEUE=0 RLIMIT_MEMLOCK=%d RLIMIT_NICE=0 nice=%d",
+		p.cfg.maxOutput, p.cfg.memory, p.cfg.maxFileSize, p.cfg.maxOpenFiles, p.cfg.maxProcesses, maxPendingSignals, maxLockedMemory, p.cfg.nice)
 	if len(clean) > 0 {
 		settings += " clean=" + strings.Join(clean, ":")
 	}

@@ -219,13 +219,13 @@ for pid in (os.getppid(), 1):
 assert len(refused) == 14, refused
 print(resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE))  # reading stays allowed
 resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32))              # and so does changing oneself
-os.setpriority(os.PRIO_PROCESS, 0, 5)
+os.setpriority(os.PRIO_PROCESS, 0, 15)
 os.sched_setaffinity(0, {0})
 `, `
 import os, resource
 print(resource.getrlimit(resource.RLIMIT_NOFILE), os.getpriority(os.PRIO_PROCESS, 0),
       os.sched_getaffinity(0) == set(range(os.cpu_count())), os.sched_getscheduler(0) == os.SCHED_OTHER)
-`, "(256, 256) 0 True True")
+`, "(256, 256) 10 True True")
 }
 
 // TestStatelessCallCannotWriteTheZygoteMemory: a call cannot open the

@@ -447,3 +447,35 @@ func TestConcurrentCreatesEachOwnTheirNamespace(t *testing.T) {
 		t.Fatalf("the host process's credentials after the creates: euid %d, groups %v %v", os.Geteuid(), groups, err)
 	}
 }
+
+// TestSandboxedCodeRunsBelowTheHost: sandboxed processes run at the
+// provider's nice value (DefaultNice unless WithNice), inherited by what
+// they start, and cannot raise their priority back, so without a CPU
+// cgroup a busy sandbox still yields the CPU to the host process.
+func TestSandboxedCodeRunsBelowTheHost(t *testing.T) {
+	probe := `
+import os, subprocess
+try:
+    os.setpriority(os.PRIO_PROCESS, 0, 0)
+    raised = "raised"
+except PermissionError:
+    raised = "refused"
+child = subprocess.run(["sh", "-c", "cut -d' ' -f19 /proc/self/stat"], capture_output=True, text=True).stdout.strip()
+print(os.getpriority(os.PRIO_PROCESS, 0), child, raised)
+`
+	for _, c := range []struct {
+		p    *Provider
+		want string
+	}{
+		{sharedProvider(t), "10 10 refused"},
+		{newProvider(t, WithNice(3)), "3 3 refused"},
+		{newProvider(t, WithNice(0)), "0 0 raised"},
+	} {
+		for _, stateless := range []bool{false, true} {
+			s := newSandbox(t, c.p, sandbox.CreateOptions{Stateless: stateless})
+			if got := strings.TrimSpace(mustSucceed(t, s, probe).StdoutText()); got != c.want {
+				t.Fatalf("stateless %v: nice, a child's nice, raising it: %q, want %q", stateless, got, c.want)
+			}
+		}
+	}
+}

@@ -37,6 +37,9 @@ def _limits():
         if name == "clean":
             _CLEAN.extend(d for d in value.split(":") if d)
             continue
+        if name == "nice":
+            os.setpriority(os.PRIO_PROCESS, 0, int(value))
+            continue
         resource.setrlimit(getattr(resource, name), (int(value), int(value)))
 
 
