@@ -244,8 +244,10 @@
 // unprivileged host process's sandboxes all run as, and charge, its own
 // uid. CPU time has no per-sandbox share (no CPU cgroup): sandboxed code
 // runs at a lower priority than the host process (nice 10 by default,
-// WithNice) and cannot raise it, so it cannot starve the program running
-// it, and an execution is bounded by wall clock.
+// WithNice) and cannot raise it: process for process, the program running
+// it gets about nine times its CPU when both are busy, though a sandbox
+// may run up to WithMaxProcesses processes. An execution is bounded by
+// wall clock.
 //
 // The degraded levels are weaker. Without a pid namespace ("none") the
 // init runs as the sandbox's uid, so code can kill it and leave

@@ -166,8 +166,9 @@ func WithMaxOpenFiles(n int) Option {
 // host's own priority) to 19 (the lowest). Without a CPU cgroup nothing
 // gives a sandbox a share of the CPU; at the default, DefaultNice, the
 // kernel's scheduler gives a busy host process about nine times the CPU
-// of a busy sandboxed process, so sandboxes cannot starve the program
-// that runs them. Code in the sandbox may lower its priority further but
+// of a busy sandboxed process (a sandbox may run up to WithMaxProcesses
+// of them), so sandboxes yield to the program that runs them. Code in the
+// sandbox may lower its priority further but
 // not raise it (RLIMIT_NICE is 0 and it has no capabilities). It panics
 // outside 0..19.
 func WithNice(n int) Option {
