@@ -232,7 +232,10 @@
 // RLIMIT_NPROC processes (WithMaxProcesses), the sizes of its tmpfs
 // mounts (/work, /tmp, /dev/shm), pipe buffers per uid, and the refusal of
 // memfd and SysV shared memory; nothing bounds its resident memory as a
-// whole, and the kernel's OOM killer is the last resort.
+// whole. The kernel's OOM killer is the last resort, and it takes a
+// sandboxed process first, the largest, before any of the host's: every
+// process of a sandbox has the highest oom_score_adj ("oom_first"), which
+// its code cannot lower.
 //
 // Shared kernel counters: with a root host process at the "userns" level
 // every per-user and per-user-namespace counter is charged to the

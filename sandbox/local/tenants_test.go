@@ -479,3 +479,37 @@ print(os.getpriority(os.PRIO_PROCESS, 0), child, raised)
 		}
 	}
 }
+
+// TestSandboxedProcessesAreTheOOMKillersFirstChoice: every process of a
+// sandbox has the highest oom_score_adj, so under memory pressure the
+// kernel kills a sandboxed process (the largest) before any of the
+// host's, and the code cannot lower it.
+func TestSandboxedProcessesAreTheOOMKillersFirstChoice(t *testing.T) {
+	p := sharedProvider(t)
+	if !p.Isolation().Has("oom_first") {
+		t.Fatalf("oom_first not active: %s (missing %v)", p.Isolation(), p.Isolation().Missing)
+	}
+	for _, stateless := range []bool{false, true} {
+		s := newSandbox(t, p, sandbox.CreateOptions{Stateless: stateless})
+		ex := mustSucceed(t, s, `
+import os, subprocess
+try:
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write("0")
+    lowered = "lowered"
+except OSError as e:
+    lowered = "refused"
+child = subprocess.run(["cat", "/proc/self/oom_score_adj"], capture_output=True, text=True).stdout.strip()
+print(open("/proc/self/oom_score_adj").read().strip(), child, lowered)
+`)
+		if got := strings.TrimSpace(ex.StdoutText()); got != "1000 1000 refused" {
+			t.Fatalf("stateless %v: oom_score_adj of the code, of a child, lowering it: %q", stateless, got)
+		}
+		for _, pid := range processTree(s.child.cmd.Process.Pid) {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/oom_score_adj")
+			if err == nil && strings.TrimSpace(string(b)) != "1000" {
+				t.Fatalf("sandbox process %d has oom_score_adj %s", pid, b)
+			}
+		}
+	}
+}

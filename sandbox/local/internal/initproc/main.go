@@ -90,6 +90,16 @@ func Main() {
 			rep.Active = append(rep.Active, "userns_limits")
 		}
 	}
+	// Under memory pressure the kernel's OOM killer takes a sandboxed
+	// process first, the largest of them, before any process of the host
+	// (the program running the sandbox among them). Inherited by every
+	// process of the sandbox; lowering it again needs a capability none of
+	// them has.
+	if err := os.WriteFile("/proc/self/oom_score_adj", []byte("1000\n"), 0); err != nil {
+		rep.Missing["oom_first"] = err.Error()
+	} else {
+		rep.Active = append(rep.Active, "oom_first")
+	}
 	if _, failed := rep.Missing["mountns+pivot_root"]; cfg.Mount && !failed {
 		// Nothing inside writes to /proc once the limits are set; read-only,
 		// no process can write another's memory through /proc/<pid>/mem
