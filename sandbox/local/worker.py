@@ -14,16 +14,17 @@
 # the cell wrote, including output of os.system and subprocesses.
 #
 # Stateless mode (settings "clean=DIR:DIR..."): the worker is a zygote that
-# never runs user code itself. It forks a child from its pre-imported,
-# pristine state; the child warms up while the zygote reads the next
-# command, then receives the command's code and environment (never its
-# nonce) over a pipe of its own, runs it and exits. Then the zygote kills
-# every other process in the sandbox, writes the end markers, empties the
-# writable directories and forks the child for the next command. Each cell
-# therefore starts from the same clean slate, and since no process of a
-# cell can learn the nonce (the zygote is not dumpable, so its memory and
-# descriptors are closed to /proc), none can forge the end of its call and
-# outlive it into the next caller's.
+# never runs user code itself. It forks each cell's child from its
+# pre-imported, pristine state one cell ahead (while the previous cell
+# runs); the child warms up with every signal blocked, receives the
+# command's code and environment (never its nonce) over a pipe of its own,
+# runs it and exits. Then the zygote kills every other process in the
+# sandbox but the next child, writes the end markers, replaces the next
+# child if the cell stopped or killed it, and empties the writable
+# directories. Each cell therefore starts from the same clean slate, and
+# since no process of a cell can learn the nonce (the zygote is not
+# dumpable, so its memory and descriptors are closed to /proc), none can
+# forge the end of its call and outlive it into the next caller's.
 import sys, os
 
 _settings = sys.argv[1].split()  # max_text, then NAME=value settings
@@ -389,6 +390,7 @@ _INIT = os.getppid()  # the sandbox init: 1 inside a pid namespace
 _child = 0  # pid of the cell being run
 _spare = 0  # pid of the child forked for the next cell, spared by the sweep
 _private = set()  # the zygote's ends of its children's pipes
+_DONE_FD = max(_EVT, _OUT, _ERR) + 1  # a cell's end of its report pipe
 
 
 def _forward_interrupt(signum, frame):
@@ -402,9 +404,10 @@ def _forward_interrupt(signum, frame):
 def _spawn():
     # Forks a child for a later cell. It starts with every signal blocked
     # (it may be forked while another cell runs, whose processes can
-    # signal it: what they send stays pending, where the zygote sees it),
-    # warms up, and waits for its command on a pipe of its own. Returns
-    # (pid, the command pipe's write end, the report pipe's read end).
+    # signal it: what they send stays pending until the child discards it,
+    # see _cell_child and _untouched), warms up, and waits for its command
+    # on a pipe of its own. Returns (pid, the command pipe's write end, the
+    # report pipe's read end).
     done_r, done_w = os.pipe()
     cmd_r, cmd_w = os.pipe()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
@@ -415,12 +418,13 @@ def _spawn():
                 os.close(fd)
             _CMD.close()  # the host's commands, with their nonces, are the zygote's
             # The same descriptor numbers in every cell, whatever the
-            # zygote held when it forked this child.
+            # zygote held when it forked this child: 3 (the command pipe's,
+            # closed above) and the first after the worker's own.
             os.dup2(cmd_r, 3)
-            os.dup2(done_w, 7)
-            for fd in {cmd_r, done_w} - {3, 7}:
+            os.dup2(done_w, _DONE_FD)
+            for fd in {cmd_r, done_w} - {3, _DONE_FD}:
                 os.close(fd)
-            _cell_child(3, 7)
+            _cell_child(3, _DONE_FD)
         finally:
             os._exit(0)
     signal.pthread_sigmask(signal.SIG_SETMASK, old)
@@ -481,7 +485,8 @@ def _relay_command(dst):
     # environment pass through _RELAY only, which is zeroed before this
     # returns, so no copy of a caller's code or environment stays in the
     # zygote's memory, from which later cells are forked. Returns
-    # (op, nonce), or None at the end of the input.
+    # (op, nonce), or None at the end of the input. The host sends the
+    # next command only after this one's end, so no read takes any of it.
     buf, used = memoryview(_RELAY), 0
 
     def send(data):
