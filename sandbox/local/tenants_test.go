@@ -300,10 +300,17 @@ func TestUserNamespaceIsOwnedBySandboxUID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Setgroups(append(groups, 4242)); err != nil {
+	// Set on every thread: not while a creation has one thread switched
+	// to a sandbox's uid (credMu), where the call would fail.
+	setGroups := func(g []int) error {
+		credMu.Lock()
+		defer credMu.Unlock()
+		return syscall.Setgroups(g)
+	}
+	if err := setGroups(append(groups, 4242)); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { syscall.Setgroups(groups) })
+	t.Cleanup(func() { setGroups(groups) })
 	if !p.Isolation().Has("userns_owner") {
 		t.Fatalf("userns_owner not active: %s (missing %v)", p.Isolation(), p.Isolation().Missing)
 	}
