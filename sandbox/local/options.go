@@ -215,9 +215,9 @@ func WithDefaultTimeout(d time.Duration) Option {
 
 // WithWorkDirRoot sets the host directory under which each sandbox gets
 // its private directory (removed on Close). Default os.TempDir(). When
-// the host process is root the sandbox runs as uid 65534, so every
-// component of dir must be searchable by other users (mode o+x); New
-// reports an error otherwise.
+// the host process is root the sandbox runs as an unprivileged uid (its
+// own, see WithHostUIDRange), so every component of dir must be
+// searchable by other users (mode o+x); New reports an error otherwise.
 func WithWorkDirRoot(dir string) Option {
 	if dir == "" {
 		panic("local: WithWorkDirRoot: empty path")
