@@ -149,7 +149,9 @@ func WithMaxFileSize(bytes int64) Option {
 }
 
 // WithMaxProcesses bounds the processes and threads of the sandbox
-// (RLIMIT_NPROC), which stops fork bombs. Default 64.
+// (RLIMIT_NPROC), which stops fork bombs. It counts every process of the
+// sandbox: the worker and, in a stateless sandbox, the zygote and the
+// child waiting for the next call too. Default 64.
 func WithMaxProcesses(n int) Option {
 	mustPositive("WithMaxProcesses", n)
 	return option(func(c *config) { c.maxProcesses = n })
