@@ -110,8 +110,8 @@
 //     reads any code, so they bind everything the code starts: address
 //     space (WithMemoryLimit), file size (WithMaxFileSize), open files
 //     (WithMaxOpenFiles), processes and threads (WithMaxProcesses), no
-//     core dumps, and a lower scheduling priority (nice 10, WithNice;
-//     RLIMIT_NICE 0, so the code cannot raise it);
+//     core dumps, and the scheduling priority (WithNice; RLIMIT_NICE 0,
+//     so the code can lower it but not raise it);
 //   - a clean environment ("clean_env"): PATH, HOME=/work, TMPDIR, LANG
 //     and PYTHON* settings, plus CreateOptions.Env and RunOptions.Env —
 //     nothing from the host's environment, so no API key leaks in;
@@ -245,12 +245,12 @@
 // Isolation().Missing names "userns_owner": the namespace's counts are
 // then charged to root as well, each sandbox's share capped. An
 // unprivileged host process's sandboxes all run as, and charge, its own
-// uid. CPU time has no per-sandbox share (no CPU cgroup): sandboxed code
-// runs at a lower priority than the host process (nice 10 by default,
-// WithNice) and cannot raise it: process for process, the program running
-// it gets about nine times its CPU when both are busy, though a sandbox
-// may run up to WithMaxProcesses processes. An execution is bounded by
-// wall clock.
+// uid. CPU time has no per-sandbox share (no CPU cgroup). By default
+// sandboxed code runs at the host's priority; WithNice(10) makes it yield
+// (process for process, the program running it then gets about nine
+// times its CPU when both are busy, though a sandbox may run up to
+// WithMaxProcesses processes), and the code cannot raise it back. An
+// execution is bounded by wall clock.
 //
 // The degraded levels are weaker. Without a pid namespace ("none") the
 // init runs as the sandbox's uid, so code can kill it and leave

@@ -19,7 +19,7 @@ const (
 	DefaultTmpSize        = 64 << 20  // size of the /tmp and /dev/shm tmpfs
 	DefaultWorkDirSize    = 256 << 20 // size of the /work tmpfs
 	DefaultMaxOutputBytes = 1 << 20   // stdout+stderr bytes kept per execution
-	DefaultNice           = 10        // scheduling priority of sandboxed code (see WithNice)
+	DefaultNice           = 0         // scheduling priority of sandboxed code: the host's own (see WithNice)
 	DefaultTimeout        = 30 * time.Second
 	defaultStartTimeout   = 10 * time.Second
 	defaultInterruptGrace = 100 * time.Millisecond
@@ -165,14 +165,16 @@ func WithMaxOpenFiles(n int) Option {
 }
 
 // WithNice sets the nice value the sandbox's code runs at, from 0 (the
-// host's own priority) to 19 (the lowest). Without a CPU cgroup nothing
-// gives a sandbox a share of the CPU; at the default, DefaultNice, the
+// host's own priority, DefaultNice) to 19 (the lowest). Without a CPU
+// cgroup nothing gives a sandbox a share of the CPU; at nice 10 the
 // kernel's scheduler gives a busy host process about nine times the CPU
 // of a busy sandboxed process (a sandbox may run up to WithMaxProcesses
-// of them), so sandboxes yield to the program that runs them. Code in the
-// sandbox may lower its priority further but
-// not raise it (RLIMIT_NICE is 0 and it has no capabilities). It panics
-// outside 0..19.
+// of them), so sandboxes yield to the program that runs them. The price:
+// when the host is busy a niced sandbox also answers an interrupt more
+// slowly, and one that has not finished within the grace period after a
+// timeout is killed instead (a session loses its state). Code in the
+// sandbox may lower its priority further but never raise it (RLIMIT_NICE
+// is 0 and it has no capabilities). It panics outside 0..19.
 func WithNice(n int) Option {
 	if n < 0 || n > 19 {
 		panic(fmt.Sprintf("local: WithNice(%d): want 0..19", n))

@@ -225,7 +225,7 @@ os.sched_setaffinity(0, {0})
 import os, resource
 print(resource.getrlimit(resource.RLIMIT_NOFILE), os.getpriority(os.PRIO_PROCESS, 0),
       os.sched_getaffinity(0) == set(range(os.cpu_count())), os.sched_getscheduler(0) == os.SCHED_OTHER)
-`, "(256, 256) 10 True True")
+`, "(256, 256) 0 True True")
 }
 
 // TestStatelessCallCannotWriteTheZygoteMemory: a call cannot open the
