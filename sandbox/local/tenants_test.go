@@ -329,9 +329,13 @@ func TestUserNamespaceIsOwnedBySandboxUID(t *testing.T) {
 		syscall.Close(fd)
 	}
 	const share = 16 // userNSLimits["max_inotify_instances"]
+	// Enough sandboxes to exceed root's budget where that takes at most 64;
+	// with a larger fs.inotify.max_user_instances the namespace owner check
+	// below still proves where the counts are charged.
 	n := free/share + 2
 	if n > 64 {
-		t.Skipf("root may create %d more inotify instances (fs.inotify.max_user_instances): exhausting them would take %d sandboxes", free, n)
+		t.Logf("root may create %d more inotify instances: 64 sandboxes will not exhaust them; the owner check decides", free)
+		n = 64
 	}
 
 	held := make([]*Sandbox, n)
