@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	_ "embed"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -34,9 +33,9 @@ type Provider struct {
 	iso         Isolation
 	interpreter string
 	roBinds     []string
-	// compiledWorker is worker.py compiled by the interpreter
-	// (marshalled), or nil to pass the source.
-	compiledWorker []byte
+	// worker is what the worker's loader reads on fd 5 and runs (see
+	// loadWorker): worker.py compiled by the interpreter, or its source.
+	worker worker
 
 	mu        sync.Mutex
 	closed    bool
@@ -97,8 +96,8 @@ func New(opts ...Option) (*Provider, error) {
 		iso.Active = append(iso.Active, "uid_per_sandbox")
 	}
 	return &Provider{cfg: cfg, plan: p, iso: iso, interpreter: exe, roBinds: interpreterBinds(exe),
-		compiledWorker: compileWorker(exe),
-		sandboxes:      map[*Sandbox]struct{}{}, uids: map[int]bool{}, perUID: perUID}, nil
+		worker:    loadWorker(exe),
+		sandboxes: map[*Sandbox]struct{}{}, uids: map[int]bool{}, perUID: perUID}, nil
 }
 
 // loggedIsolation holds the isolation results already logged at Info in
@@ -249,55 +248,42 @@ func (p *Provider) workerArgs(clean []string) []string {
 	if len(clean) > 0 {
 		settings += " clean=" + strings.Join(clean, ":")
 	}
-	if p.compiledWorker != nil {
-		return []string{"-B", "-c", compiledLoader, settings}
-	}
-	return []string{"-B", "-c", sourceLoader, settings}
+	return []string{"-B", "-c", p.worker.loader, settings}
 }
 
-// workerCode is what the worker's loader reads on fd 5: the compiled
-// worker, or its source.
-func (p *Provider) workerCode() []byte {
-	if p.compiledWorker != nil {
-		return p.compiledWorker
-	}
-	return []byte(workerScript)
+// worker is the Python worker as the interpreter receives it: code on fd
+// 5 (see initproc.Config.Worker) and the loader, in its arguments, that
+// reads and runs it; the bytes read are freed once it is loaded.
+type worker struct {
+	code   []byte
+	loader string
 }
 
-// The loaders read the worker on fd 5 (see initproc.Config.Worker) and run
-// it; the bytes read are freed once it is loaded.
-const (
-	compiledLoader = "import os, marshal\nwith os.fdopen(5, 'rb') as _f:\n    _c = marshal.loads(_f.read())\ndel _f\nexec(_c)"
-	sourceLoader   = "import os\nwith os.fdopen(5, 'rb') as _f:\n    _c = compile(_f.read(), 'worker.py', 'exec')\ndel _f\nexec(_c)"
-)
+var compiledWorkers sync.Map // interpreter path → worker
 
-var compiledWorkers sync.Map // interpreter path → compiled worker
-
-// compileWorker returns the worker compiled by the interpreter exe and
-// marshalled, or nil if that fails. Every sandbox would
+// loadWorker returns the worker compiled by the interpreter exe
+// (marshalled), or its source if that fails. Every sandbox would
 // otherwise compile the worker's source at start, and the interpreter
 // keeps the memory that took (about 1.4 MiB per sandbox). Computed once
 // per interpreter per process (tens of milliseconds).
-func compileWorker(exe string) []byte {
+func loadWorker(exe string) worker {
 	if v, ok := compiledWorkers.Load(exe); ok {
-		return v.([]byte)
+		return v.(worker)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, exe, "-I", "-S", "-c",
-		"import sys, marshal, binascii; sys.stdout.write(binascii.b2a_base64(marshal.dumps(compile(sys.stdin.read(), 'worker.py', 'exec')), newline=False).decode())")
+		"import sys, marshal; sys.stdout.buffer.write(marshal.dumps(compile(sys.stdin.read(), 'worker.py', 'exec')))")
 	cmd.Stdin = strings.NewReader(workerScript)
 	cmd.Env = []string{}
-	out, err := cmd.Output()
-	var code []byte
-	if err == nil {
-		code, err = base64.StdEncoding.DecodeString(string(out))
-		if err != nil {
-			code = nil
-		}
+	w := worker{code: []byte(workerScript),
+		loader: "import os\nwith os.fdopen(5, 'rb') as _f:\n    _c = compile(_f.read(), 'worker.py', 'exec')\ndel _f\nexec(_c)"}
+	if out, err := cmd.Output(); err == nil && len(out) > 0 {
+		w = worker{code: out,
+			loader: "import os, marshal\nwith os.fdopen(5, 'rb') as _f:\n    _c = marshal.loads(_f.read())\ndel _f\nexec(_c)"}
 	}
-	compiledWorkers.Store(exe, code)
-	return code
+	compiledWorkers.Store(exe, w)
+	return w
 }
 
 // checkTraversable verifies that an unprivileged uid can reach dir: the

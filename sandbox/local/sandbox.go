@@ -191,9 +191,8 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 		}
 	}
 	cfg.Args = p.workerArgs(clean)
-	cfg.Worker = true
 	cfg.Shell = initShell()
-	c, err := startChild(pl, cfg, netns, p.workerCode())
+	c, err := startChild(pl, cfg, netns, p.worker.code)
 	if err != nil {
 		d.remove()
 		p.releaseUID(uid)

@@ -70,8 +70,9 @@ func (d dirs) remove() error {
 
 // startChild re-executes this binary as a sandbox init with the
 // namespaces of plan p (plus a network namespace when netns) and sends it
-// cfg, and worker on initproc.FDWorker when cfg.Worker.
+// cfg, and worker, when not nil, on initproc.FDWorker.
 func startChild(p plan, cfg initproc.Config, netns bool, worker []byte) (*child, error) {
+	cfg.Worker = worker != nil
 	var toClose []*os.File
 	closeAll := func() {
 		for _, f := range toClose {
