@@ -40,8 +40,14 @@ func TestPartialOutputReachesTheCallerWithTheError(t *testing.T) {
 				t.Fatalf("crash: %v %+v", err, out)
 			}
 
+			// The crash took the sandbox with it: a warm-up call creates the
+			// next one, so the cancellation below lands on running code and
+			// not on a creation slowed by a busy host.
+			if out, err := ce.Execute(context.Background(), sandbox.CodeInput{Code: "1"}); err != nil || !out.Success {
+				t.Fatalf("warm-up after the crash: %v %+v", err, out)
+			}
 			ctx, cancel := context.WithCancel(context.Background())
-			time.AfterFunc(300*time.Millisecond, cancel)
+			time.AfterFunc(time.Second, cancel)
 			out, err = ce.Execute(ctx, sandbox.CodeInput{Code: "print('step 3', flush=True)\nimport time\ntime.sleep(30)"})
 			if !errors.Is(err, context.Canceled) || !strings.HasPrefix(out.Stdout, "step 3\n") || out.Success {
 				t.Fatalf("cancellation: %v %+v", err, out)
