@@ -116,9 +116,11 @@
 //     and PYTHON* settings, plus CreateOptions.Env and RunOptions.Env —
 //     nothing from the host's environment, so no API key leaks in;
 //   - a wall-clock limit per execution (RunOptions.Timeout, default
-//     30 s): the worker is interrupted (KeyboardInterrupt), then the whole
-//     sandbox is killed and Run reports a timeout. The sandbox is then
-//     dead; create a new one (sandbox.Pool does).
+//     30 s): the worker is interrupted (KeyboardInterrupt), then, when it
+//     has stopped or its grace is over (WithInterruptGrace, default
+//     100 ms), the whole sandbox is killed and Run reports a timeout with
+//     the output printed so far. The sandbox is then dead; create a new
+//     one (sandbox.Pool does).
 //
 // # Degradation and unsafe mode
 //

@@ -148,3 +148,45 @@ func TestOneTruncationStory(t *testing.T) {
 		t.Fatalf("primitive's cut: %v %+v", err, out)
 	}
 }
+
+// TestInterruptGraceEndsInAKill: a run that takes its time to answer the
+// timeout's interrupt is killed when the grace ends, keeping what it
+// printed; WithInterruptGrace gives it longer, and then its
+// KeyboardInterrupt reaches the caller.
+func TestInterruptGraceEndsInAKill(t *testing.T) {
+	const slowToStop = "import signal, time\n" +
+		"def slow(*a):\n    time.sleep(1.5)\n    raise KeyboardInterrupt\n" +
+		"signal.signal(signal.SIGINT, slow)\n" +
+		"print('started', flush=True)\nwhile True: pass"
+	for _, tc := range []struct {
+		name      string
+		opts      []Option
+		errorName string
+	}{
+		{"default", nil, ""},
+		{"longer", []Option{WithInterruptGrace(10 * time.Second)}, "KeyboardInterrupt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSandbox(t, newProvider(t, tc.opts...), sandbox.CreateOptions{})
+			start := time.Now()
+			ex, err := s.Run(context.Background(), slowToStop, sandbox.RunOptions{Timeout: 300 * time.Millisecond})
+			elapsed := time.Since(start)
+			if !errors.Is(err, recovery.ErrTimeout) || ex == nil || ex.StdoutText() != "started\n" {
+				t.Fatalf("%v %+v", err, ex)
+			}
+			got := ""
+			if ex.Error != nil {
+				got = ex.Error.Name
+			}
+			if got != tc.errorName {
+				t.Fatalf("error %q after %s, want %q", got, elapsed, tc.errorName)
+			}
+			if tc.errorName == "" && elapsed > 1500*time.Millisecond {
+				t.Fatalf("returned after %s: the handler ran to its end instead of being killed at the grace", elapsed)
+			}
+			if _, err := s.Run(context.Background(), "1", sandbox.RunOptions{}); err == nil {
+				t.Fatal("the sandbox lives on after its run was interrupted")
+			}
+		})
+	}
+}

@@ -4,7 +4,6 @@ package local
 
 import (
 	"context"
-	"github.com/ttadev/primitives/observability"
 	"log/slog"
 	"os"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/sandbox"
 )
 
@@ -25,10 +25,15 @@ var (
 	sharedErr  error
 )
 
-// sharedProvider is a default provider used by tests that need no options.
+// sharedProvider is a default provider used by tests that need no
+// options, except a longer interrupt grace: on a busy test host the
+// interpreter may take more than the default 100 ms to answer an
+// interrupt, and the tests that check the KeyboardInterrupt reaches the
+// caller would then fail for the host's load (the default's own
+// behaviour is TestInterruptGraceEndsInAKill's).
 func sharedProvider(t testing.TB) *Provider {
 	t.Helper()
-	sharedOnce.Do(func() { shared, sharedErr = New(observability.WithLogger(quiet)) })
+	sharedOnce.Do(func() { shared, sharedErr = New(observability.WithLogger(quiet), WithInterruptGrace(5*time.Second)) })
 	if sharedErr != nil {
 		t.Fatalf("New: %v", sharedErr)
 	}

@@ -22,7 +22,7 @@ const (
 	DefaultNice           = 0         // scheduling priority of sandboxed code: the host's own (see WithNice)
 	DefaultTimeout        = 30 * time.Second
 	defaultStartTimeout   = 10 * time.Second
-	defaultInterruptGrace = 100 * time.Millisecond
+	DefaultInterruptGrace = 100 * time.Millisecond // see WithInterruptGrace
 	// DefaultHostUIDBase and DefaultHostUIDCount are the host uids given
 	// to sandboxes, one each, when the host process is root (see
 	// WithHostUIDRange): 65,536 uids from 0x70000000, far above the uids
@@ -63,7 +63,7 @@ func defaultConfig() config {
 		maxOutput:      DefaultMaxOutputBytes,
 		timeout:        DefaultTimeout,
 		startTimeout:   defaultStartTimeout,
-		interruptGrace: defaultInterruptGrace,
+		interruptGrace: DefaultInterruptGrace,
 		workRoot:       os.TempDir(),
 		logger:         slog.Default(),
 		uidBase:        DefaultHostUIDBase,
@@ -171,8 +171,9 @@ func WithMaxOpenFiles(n int) Option {
 // of a busy sandboxed process (a sandbox may run up to WithMaxProcesses
 // of them), so sandboxes yield to the program that runs them. The price:
 // when the host is busy a niced sandbox also answers an interrupt more
-// slowly, and one that has not finished within the grace period after a
-// timeout is killed instead (a session loses its state). Code in the
+// slowly, and one that has not finished within the grace after a
+// timeout is killed instead, without its traceback (see
+// WithInterruptGrace). Code in the
 // sandbox may lower its priority further but never raise it (RLIMIT_NICE
 // is 0 and it has no capabilities). It panics outside 0..19.
 func WithNice(n int) Option {
@@ -215,6 +216,19 @@ func WithMaxOutputBytes(n int) Option {
 func WithDefaultTimeout(d time.Duration) Option {
 	mustPositive("WithDefaultTimeout", d)
 	return option(func(c *config) { c.timeout = d })
+}
+
+// WithInterruptGrace sets how long a run that timed out or was cancelled
+// has, after its interrupt, to stop and report: the output it printed is
+// always kept, and within the grace the caller also gets the
+// KeyboardInterrupt and its traceback. A run still going when the grace
+// ends is killed. Either way the sandbox is closed afterwards, so the
+// grace only delays the caller's return. On a busy host (or with
+// WithNice) the interpreter may need longer than the default 100 ms to
+// answer.
+func WithInterruptGrace(d time.Duration) Option {
+	mustPositive("WithInterruptGrace", d)
+	return option(func(c *config) { c.interruptGrace = d })
 }
 
 // WithWorkDirRoot sets the host directory under which each sandbox gets
