@@ -34,9 +34,11 @@ var backstopGrace = 5 * time.Second
 // *recovery.InvalidInputError for empty code or a negative timeout (before
 // any sandbox is used); an error matching recovery.ErrTimeout (not
 // retryable: the same code would time out again) when the code runs past
-// its timeout, after which its sandbox is replaced; a *CreateError, a
-// *CrashError or the backend's own error otherwise, each telling
-// recovery.IsRetryable whether another attempt could succeed.
+// its timeout, after which its sandbox is replaced; a *LimitError (not
+// retryable) when the code went over a limit of its whole sandbox, such as
+// the local sandbox's memory budget; a *CreateError, a *CrashError or the
+// backend's own error otherwise, each telling recovery.IsRetryable
+// whether another attempt could succeed.
 //
 // Every execution reports a span code_execution.execute with children
 // code_execution.sandbox_init (when a sandbox was created for it) and

@@ -43,3 +43,33 @@ func (e *CrashError) Is(target error) bool { return target == ErrCrashed }
 
 // Retryable reports true: a fresh sandbox may succeed.
 func (e *CrashError) Retryable() bool { return true }
+
+// LimitError reports that a sandbox was stopped because its code went
+// over a limit of the sandbox as a whole, such as the local sandbox's
+// memory budget. It matches ErrCrashed (the sandbox is dead, its state
+// gone), but unlike a *CrashError it is not retryable: the same code on a
+// fresh sandbox would go over the same limit.
+type LimitError struct {
+	SandboxID string
+	// Resource names what went over: "memory".
+	Resource string
+	// Limit is the sandbox's limit and Used what was measured when it was
+	// stopped, in the resource's unit (bytes for memory).
+	Limit, Used int64
+}
+
+func (e *LimitError) Error() string {
+	if e.Resource == "memory" {
+		return fmt.Sprintf("sandbox %s stopped: its processes held %s of memory, over its budget of %s", e.SandboxID, mib(e.Used), mib(e.Limit))
+	}
+	return fmt.Sprintf("sandbox %s stopped: its %s use (%d) went over its limit (%d)", e.SandboxID, e.Resource, e.Used, e.Limit)
+}
+
+// Is matches ErrCrashed.
+func (e *LimitError) Is(target error) bool { return target == ErrCrashed }
+
+// Retryable reports false: a fresh sandbox has the same limit.
+func (e *LimitError) Retryable() bool { return false }
+
+// mib formats a byte count in MiB.
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

@@ -22,7 +22,13 @@ var quiet = slog.New(slog.DiscardHandler)
 // its sandboxes) when the test ends.
 func newServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	p, err := local.New(observability.WithLogger(quiet))
+	return newServerOn(t, nil, opts...)
+}
+
+// newServerOn is newServer with options for its local provider.
+func newServerOn(t testing.TB, local_ []local.Option, opts ...Option) *Server {
+	t.Helper()
+	p, err := local.New(append([]local.Option{observability.WithLogger(quiet)}, local_...)...)
 	if err != nil {
 		t.Fatalf("local.New: %v", err)
 	}

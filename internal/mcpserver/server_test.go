@@ -16,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/ttadev/primitives/sandbox"
+	"github.com/ttadev/primitives/sandbox/local"
 )
 
 func TestToolsListedWithSchemas(t *testing.T) {
@@ -368,6 +369,20 @@ func TestCrashingCellReplacesSandbox(t *testing.T) {
 		st := srv.Stats()
 		return st.SandboxesCreated == 2 && st.SandboxesClosed == 1
 	})
+}
+
+// TestCellOverTheMemoryBudget: the model is told the cell used too much
+// memory and what to do, not that the sandbox crashed for no reason.
+func TestCellOverTheMemoryBudget(t *testing.T) {
+	srv := newServerOn(t, []local.Option{local.WithMemoryBudget(128 << 20)})
+	cs := connect(t, srv, nil)
+	msg := expectToolError(t, cs, ToolRunCode, map[string]any{"code": "import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n        b = b'x' * (60 << 20)\n        time.sleep(60)\ntime.sleep(60)"})
+	if !strings.Contains(msg, "budget of 128.0 MiB") || !strings.Contains(msg, "Use less memory") {
+		t.Fatalf("error: %q", msg)
+	}
+	if out := run(t, cs, "2 + 2"); out.Result != "4" {
+		t.Fatalf("after the stop: %+v", out)
+	}
 }
 
 func TestSessionBound(t *testing.T) {

@@ -188,6 +188,7 @@ func (s *Server) explain(ctx context.Context, err error, timeout time.Duration) 
 	}
 	var bad *recovery.InvalidInputError
 	var lang *sandbox.UnsupportedLanguageError
+	var limit *sandbox.LimitError
 	switch {
 	case ctx.Err() != nil:
 		return context.Cause(ctx)
@@ -197,6 +198,8 @@ func (s *Server) explain(ctx context.Context, err error, timeout time.Duration) 
 		return toolErrorf("language %q is not supported; use python", lang.Language)
 	case errors.Is(err, recovery.ErrTimeout):
 		return toolErrorf("the cell ran past its timeout of %s and was stopped; the sandbox was replaced, so this session's variables, imports and files are gone", timeout)
+	case errors.As(err, &limit):
+		return toolErrorf("the cell was stopped: %v; the sandbox was replaced, so this session's variables, imports and files are gone. Use less memory (fewer processes, smaller data) and call again", err)
 	case errors.Is(err, sandbox.ErrCrashed):
 		return toolErrorf("the sandbox died while running the cell (%v); it has been replaced by a fresh one, so this session's variables, imports and files are gone", err)
 	case errors.Is(err, sandbox.ErrClosed):

@@ -178,8 +178,9 @@
 // reachable through the allowed system calls, a side channel (cache
 // timing, Spectre-class leaks, contention) or a resource the limits do
 // not cover (CPU time on a busy machine, page cache, the kernel's own
-// memory; RLIMIT_AS bounds virtual memory, not resident memory, and
-// there is no cgroup limit) can still hurt the host or other sandboxes.
+// memory, a burst of allocation between two measurements of the memory
+// watch: there is no cgroup limit) can still hurt the host or other
+// sandboxes.
 //
 // The worker shares its interpreter with the code it runs. Code can read
 // the current run's nonce from the worker's frames, forge end markers and
@@ -233,8 +234,14 @@
 // bounded by RLIMIT_AS per process (virtual memory, WithMemoryLimit) times
 // RLIMIT_NPROC processes (WithMaxProcesses), the sizes of its tmpfs
 // mounts (/work, /tmp, /dev/shm), pipe buffers per uid, and the refusal of
-// memfd and SysV shared memory; nothing bounds its resident memory as a
-// whole. The kernel's OOM killer is the last resort, and it takes a
+// memfd and SysV shared memory. Its resident memory as a whole is bounded
+// by the provider's memory watch (WithMemoryBudget, 2 GiB by default),
+// which sums the anonymous resident memory of the sandbox's processes
+// every 100 ms while it runs code and every second otherwise, and kills
+// a sandbox over its budget (its run fails with a *sandbox.LimitError,
+// not retryable); being a poll, it lets a burst of allocation past the
+// budget until the next measurement. The kernel's OOM killer is the last
+// resort, and it takes a
 // sandboxed process first, the largest, before any of the host's: every
 // process of a sandbox has the highest oom_score_adj ("oom_first"), which
 // its code cannot lower.

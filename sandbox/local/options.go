@@ -23,6 +23,7 @@ const (
 	DefaultTimeout        = 30 * time.Second
 	defaultStartTimeout   = 10 * time.Second
 	DefaultInterruptGrace = 100 * time.Millisecond // see WithInterruptGrace
+	DefaultMemoryBudget   = 2 << 30                // resident memory of all a sandbox's processes together (see WithMemoryBudget)
 	// DefaultHostUIDBase and DefaultHostUIDCount are the host uids given
 	// to sandboxes, one each, when the host process is root (see
 	// WithHostUIDRange): 65,536 uids from 0x70000000, far above the uids
@@ -43,6 +44,7 @@ type config struct {
 	timeout        time.Duration
 	startTimeout   time.Duration
 	interruptGrace time.Duration
+	memoryBudget   int64
 	workRoot       string
 	logger         *slog.Logger
 	allowUnsafe    bool
@@ -64,6 +66,7 @@ func defaultConfig() config {
 		timeout:        DefaultTimeout,
 		startTimeout:   defaultStartTimeout,
 		interruptGrace: DefaultInterruptGrace,
+		memoryBudget:   DefaultMemoryBudget,
 		workRoot:       os.TempDir(),
 		logger:         slog.Default(),
 		uidBase:        DefaultHostUIDBase,
@@ -216,6 +219,26 @@ func WithMaxOutputBytes(n int) Option {
 func WithDefaultTimeout(d time.Duration) Option {
 	mustPositive("WithDefaultTimeout", d)
 	return option(func(c *config) { c.timeout = d })
+}
+
+// WithMemoryBudget sets the most memory a sandbox's processes may hold
+// together: the anonymous resident memory (what the code allocated and
+// touched) of every process in the sandbox, summed. WithMemoryLimit bounds
+// each process's address space, but a sandbox may run WithMaxProcesses
+// processes, and without a memory cgroup nothing else adds them up. The
+// provider measures every sandbox each second, and a sandbox running code
+// every 100 ms; one over its budget is killed, and its run fails with a
+// *sandbox.LimitError (not retryable: the same code would go over again)
+// carrying the output printed so far. Between two measurements the code
+// may go past the budget by what it can touch in that time. A page shared
+// after a fork counts once per process that maps it. The tmpfs mounts
+// (WithTmpSize, WithWorkDirSize) are bounded by their own sizes and are
+// not part of the budget. Default 2 GiB; 0 turns the watch off.
+func WithMemoryBudget(bytes int64) Option {
+	if bytes < 0 {
+		panic(fmt.Sprintf("local: WithMemoryBudget: value must not be negative, got %d", bytes))
+	}
+	return option(func(c *config) { c.memoryBudget = bytes })
 }
 
 // WithInterruptGrace sets how long a run that timed out or was cancelled

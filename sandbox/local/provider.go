@@ -43,6 +43,10 @@ type Provider struct {
 	uids      map[int]bool // host uids of live sandboxes (perUID)
 	nextUID   int
 	perUID    bool // each sandbox gets a host uid of its own
+	// watchOnce starts the memory watch with the first sandbox; stopWatch
+	// ends it on Close.
+	watchOnce sync.Once
+	stopWatch chan struct{}
 }
 
 var _ sandbox.Provider = (*Provider)(nil)
@@ -97,7 +101,8 @@ func New(opts ...Option) (*Provider, error) {
 	}
 	return &Provider{cfg: cfg, plan: p, iso: iso, interpreter: exe, roBinds: interpreterBinds(exe),
 		worker:    loadWorker(exe),
-		sandboxes: map[*Sandbox]struct{}{}, uids: map[int]bool{}, perUID: perUID}, nil
+		sandboxes: map[*Sandbox]struct{}{}, uids: map[int]bool{}, perUID: perUID,
+		stopWatch: make(chan struct{})}, nil
 }
 
 // loggedIsolation holds the isolation results already logged at Info in
@@ -208,6 +213,9 @@ func (p *Provider) create(ctx context.Context, opts sandbox.CreateOptions) (*San
 	}
 	p.sandboxes[s] = struct{}{}
 	p.mu.Unlock()
+	if p.cfg.memoryBudget > 0 {
+		p.watchOnce.Do(func() { go p.watchMemory(p.stopWatch) })
+	}
 	return s, nil
 }
 
@@ -221,6 +229,9 @@ func (p *Provider) forget(s *Sandbox) {
 // later Create calls fail with sandbox.ErrClosed. It is idempotent.
 func (p *Provider) Close() error {
 	p.mu.Lock()
+	if !p.closed {
+		close(p.stopWatch)
+	}
 	p.closed = true
 	open := slices.Collect(maps.Keys(p.sandboxes))
 	p.mu.Unlock()

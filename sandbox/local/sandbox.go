@@ -71,7 +71,11 @@ type Sandbox struct {
 	mu       sync.Mutex // serialises Run and Reset
 	stateMu  sync.Mutex
 	closed   bool
-	dead     string // why the sandbox is unusable, "" while alive
+	dead     string              // why the sandbox is unusable, "" while alive
+	limitErr *sandbox.LimitError // set with dead when the memory watch stopped it
+	// running is true while a command is in progress: the memory watch
+	// measures such a sandbox more often (see watchMemory).
+	running  atomic.Bool
 	once     sync.Once
 	lifetime *time.Timer
 }
@@ -412,6 +416,8 @@ func (s *Sandbox) Run(ctx context.Context, code string, opts sandbox.RunOptions)
 			s.teardown()
 		}
 	}()
+	s.running.Store(true)
+	defer s.running.Store(false)
 	exec, err := s.roundTrip(ctx, command{Op: "run", Code: code, Env: opts.Env, Nonce: newNonce()}, &opts, timeout)
 	returned = true
 	return exec, err
@@ -638,7 +644,7 @@ func (s *Sandbox) crashed(col *collector, reason string) (*sandbox.Execution, er
 	}
 	s.finish(col)
 	s.stateMu.Lock()
-	closed, dead := s.closed, s.dead
+	closed, dead, limitErr := s.closed, s.dead, s.limitErr
 	s.stateMu.Unlock()
 	if reason == "" {
 		reason = "worker exited: " + s.exit
@@ -655,6 +661,9 @@ func (s *Sandbox) crashed(col *collector, reason string) (*sandbox.Execution, er
 	s.teardown()
 	if closed {
 		return col.exec, sandbox.ErrClosed
+	}
+	if limitErr != nil {
+		return col.exec, limitErr
 	}
 	return col.exec, &sandbox.CrashError{SandboxID: s.id, Reason: reason}
 }
