@@ -216,6 +216,11 @@ func (p *Provider) live(dst []*Sandbox) []*Sandbox {
 // a run in progress ends with the *sandbox.LimitError (and the output
 // printed so far); an idle sandbox is torn down at once.
 func (s *Sandbox) checkMemory(w *treeWalker, budget int64) {
+	select {
+	case <-s.exited:
+		return // its pid may already name another process
+	default:
+	}
 	used, _ := w.anonResident(s.child.cmd.Process.Pid)
 	if used <= budget {
 		return
