@@ -173,9 +173,10 @@ func (w *treeWalker) read(path string) (int, bool) {
 	}
 }
 
-// watchMemory runs until the provider closes: every memWatchBusy it
-// measures the sandboxes running code, every memWatchIdle all of them,
-// and stops any over the budget.
+// watchMemory runs while the provider has open sandboxes: every
+// memWatchBusy it measures those running code, every memWatchIdle all of
+// them, and stops any over the budget. It ends when the last sandbox is
+// gone (the next Create starts it again) or when the provider closes.
 func (p *Provider) watchMemory(stop <-chan struct{}) {
 	w := newTreeWalker()
 	tick := time.NewTicker(memWatchBusy)
@@ -191,7 +192,9 @@ func (p *Provider) watchMemory(stop <-chan struct{}) {
 			if all {
 				lastAll = now
 			}
-			live = p.live(live[:0])
+			if live = p.live(live[:0]); live == nil {
+				return
+			}
 			for _, s := range live {
 				if all || s.running.Load() {
 					s.checkMemory(w, p.cfg.memoryBudget)
@@ -202,10 +205,16 @@ func (p *Provider) watchMemory(stop <-chan struct{}) {
 	}
 }
 
-// live appends the provider's open sandboxes to dst.
+// live appends the provider's open sandboxes to dst. With none open it
+// returns nil and marks the memory watch stopped, under the lock that
+// create takes to start it.
 func (p *Provider) live(dst []*Sandbox) []*Sandbox {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.sandboxes) == 0 {
+		p.watching = false
+		return nil
+	}
 	for s := range p.sandboxes {
 		dst = append(dst, s)
 	}

@@ -43,9 +43,9 @@ type Provider struct {
 	uids      map[int]bool // host uids of live sandboxes (perUID)
 	nextUID   int
 	perUID    bool // each sandbox gets a host uid of its own
-	// watchOnce starts the memory watch with the first sandbox; stopWatch
-	// ends it on Close.
-	watchOnce sync.Once
+	// watching is true while the memory watch runs: from the first open
+	// sandbox until none is left (or Close closes stopWatch).
+	watching  bool
 	stopWatch chan struct{}
 }
 
@@ -212,10 +212,11 @@ func (p *Provider) create(ctx context.Context, opts sandbox.CreateOptions) (*San
 		return nil, sandbox.ErrClosed
 	}
 	p.sandboxes[s] = struct{}{}
-	p.mu.Unlock()
-	if p.cfg.memoryBudget > 0 {
-		p.watchOnce.Do(func() { go p.watchMemory(p.stopWatch) })
+	if p.cfg.memoryBudget > 0 && !p.watching {
+		p.watching = true
+		go p.watchMemory(p.stopWatch)
 	}
+	p.mu.Unlock()
 	return s, nil
 }
 
