@@ -3,6 +3,7 @@
 package local
 
 import (
+	"encoding/binary"
 	"os"
 	"strconv"
 	"time"
@@ -111,7 +112,10 @@ func (w *treeWalker) pushChildren(pid int) {
 		}
 		for off := 0; off < n; {
 			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name
-			reclen := int(w.dents[off+16]) | int(w.dents[off+17])<<8
+			reclen := int(binary.NativeEndian.Uint16(w.dents[off+16:]))
+			if reclen < 20 || off+reclen > n {
+				return
+			}
 			name := w.dents[off+19 : off+reclen]
 			off += reclen
 			tid := 0
@@ -244,11 +248,11 @@ func (s *Sandbox) checkMemory(w *treeWalker, budget int64) {
 	s.stateMu.Unlock()
 	s.p.cfg.logger.Warn("local sandbox: memory budget exceeded, sandbox stopped", "sandbox_id", s.id, "used_bytes", used, "budget_bytes", budget)
 	s.kill()
-	if s.mu.TryLock() {
-		// No run is in progress to notice the death and tear down.
-		go func() {
-			defer s.mu.Unlock()
-			s.teardown()
-		}()
-	}
+	// A run in progress notices the death, collects the output and tears
+	// down; otherwise (or if it ended just before the kill) this does.
+	go func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.teardown()
+	}()
 }
