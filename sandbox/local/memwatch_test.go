@@ -93,7 +93,10 @@ func TestTreeWalkerMeasuresEveryProcess(t *testing.T) {
 func TestMemoryBudgetStopsASandboxOfManyProcesses(t *testing.T) {
 	for _, stateless := range []bool{false, true} {
 		t.Run(fmt.Sprint("stateless=", stateless), func(t *testing.T) {
-			s := newSandbox(t, newProvider(t, WithMemoryBudget(256<<20)), sandbox.CreateOptions{Stateless: stateless})
+			p := newProvider(t, WithMemoryBudget(256<<20))
+			neighbour := newSandbox(t, p, sandbox.CreateOptions{})
+			mustSucceed(t, neighbour, "kept = b'\\x02' * (100 << 20)")
+			s := newSandbox(t, p, sandbox.CreateOptions{Stateless: stateless})
 			mustSucceed(t, s, "b = b'\\x01' * (150 << 20)\nlen(b)") // one process under the budget is fine
 			pids := processTree(s.child.cmd.Process.Pid)
 			start := time.Now()
@@ -118,6 +121,10 @@ func TestMemoryBudgetStopsASandboxOfManyProcesses(t *testing.T) {
 			var crash *sandbox.CrashError
 			if _, err := s.Run(context.Background(), "1", sandbox.RunOptions{}); !errors.As(err, &crash) {
 				t.Fatalf("run after the stop: %v", err)
+			}
+			// The neighbour under its own budget kept its state.
+			if ex := mustSucceed(t, neighbour, "len(kept) >> 20"); ex.Text() != "100" {
+				t.Fatalf("neighbour: %+v", ex)
 			}
 		})
 	}
