@@ -442,6 +442,12 @@ def _cell_child(cmd_r, done_w):
         _warm_up()
     except BaseException:
         pass
+    # The zygote's check that this child is alive, not stopped and not
+    # about to die (see _ready): answering means it returned to user
+    # space after every process that could signal it was gone.
+    if os.read(cmd_r, 1) != b"p":
+        return
+    os.write(done_w, b"p")
     with os.fdopen(cmd_r, "rb", buffering=1 << 16) as f:
         cmd = _read_command(f)
     if cmd is None:
@@ -580,13 +586,14 @@ def _untouched(child):
     # could signal it (nothing else reaches it: it is not dumpable, /proc
     # is read-only, and the calls that change another process's limits or
     # scheduling are refused). It blocks every signal and discards those
-    # pending when it gets its command; a stopped or killed child is
-    # replaced.
+    # pending when it gets its command, which leaves SIGSTOP and SIGKILL:
+    # _ready undoes a stop and finds a kill, and a killed child is
+    # replaced. Called after the sweep, when no such process is left.
     global _spare
+    if _ready(child):
+        return child
     pid = child[0]
     try:
-        if os.waitpid(pid, os.WNOHANG | os.WUNTRACED)[0] == 0:
-            return child
         os.kill(pid, 9)
         os.waitpid(pid, 0)
     except OSError:
@@ -594,7 +601,25 @@ def _untouched(child):
     _close_private(child[1], child[2])
     child = _spawn()
     _spare = child[0]
+    if not _ready(child):
+        os.write(_ERR, b"sandbox: a new cell process died before its first command\n")
+        os._exit(3)
     return child
+
+
+def _ready(child):
+    # Whether the child will read its command. SIGCONT resumes a stopped
+    # child and discards the stop signals pending for it, whatever its
+    # mask; then the child must answer a ping. A SIGKILL sent earlier is
+    # acted on before the child returns to user space, so a child that
+    # answers was not killed, and one that was gives end of file.
+    pid, cmd_w, done_r = child
+    try:
+        os.kill(pid, signal.SIGCONT)
+        _write_all(cmd_w, b"p")
+        return os.read(done_r, 1) == b"p"
+    except OSError:
+        return False
 
 
 def _state(pid):
@@ -750,7 +775,7 @@ def _serve_stateless():
     gc.freeze()  # keep the zygote's objects out of the children's collections
     gc.disable()  # and its own pages untouched between forks (each child enables it)
     _send({"t": "ready"})
-    child = _spawn()
+    child = _untouched(_spawn())
     _spare = child[0]
     while True:
         child = _cell(child)
