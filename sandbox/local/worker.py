@@ -576,21 +576,22 @@ def _cell(current):
             os._exit(128 + os.WTERMSIG(status))
         os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 3)
     _finish(nonce, 1, repair=False)
-    nxt = _untouched(nxt)
+    poked = _poke(nxt)  # the child answers while the directories are emptied
     _wipe_all()
-    return nxt
+    return _untouched(nxt, poked)
 
 
-def _untouched(child):
+def _untouched(child, poked):
     # The next cell's child was forked while this cell ran, whose processes
     # could signal it (nothing else reaches it: it is not dumpable, /proc
     # is read-only, and the calls that change another process's limits or
     # scheduling are refused). It blocks every signal and discards those
     # pending when it gets its command, which leaves SIGSTOP and SIGKILL:
     # _ready undoes a stop and finds a kill, and a killed child is
-    # replaced. Called after the sweep, when no such process is left.
+    # replaced. Called after the sweep, when no such process is left, with
+    # what _poke returned for the child.
     global _spare
-    if _ready(child):
+    if poked and _answered(child):
         return child
     pid = child[0]
     try:
@@ -601,23 +602,32 @@ def _untouched(child):
     _close_private(child[1], child[2])
     child = _spawn()
     _spare = child[0]
-    if not _ready(child):
+    if not (_poke(child) and _answered(child)):
         os.write(_ERR, b"sandbox: a new cell process died before its first command\n")
         os._exit(3)
     return child
 
 
-def _ready(child):
-    # Whether the child will read its command. SIGCONT resumes a stopped
-    # child and discards the stop signals pending for it, whatever its
-    # mask; then the child must answer a ping. A SIGKILL sent earlier is
-    # acted on before the child returns to user space, so a child that
-    # answers was not killed, and one that was gives end of file.
-    pid, cmd_w, done_r = child
+def _poke(child):
+    # Starts the check that the child will read its command: SIGCONT
+    # resumes a stopped child and discards the stop signals pending for
+    # it, whatever its mask; then a ping, which the child must answer (see
+    # _answered). False if the child is already gone.
+    pid, cmd_w, _ = child
     try:
         os.kill(pid, signal.SIGCONT)
         _write_all(cmd_w, b"p")
-        return os.read(done_r, 1) == b"p"
+        return True
+    except OSError:
+        return False
+
+
+def _answered(child):
+    # A SIGKILL sent before the ping is acted on before the child returns
+    # to user space, so a child that answers was not killed, and one that
+    # was gives end of file.
+    try:
+        return os.read(child[2], 1) == b"p"
     except OSError:
         return False
 
@@ -775,7 +785,8 @@ def _serve_stateless():
     gc.freeze()  # keep the zygote's objects out of the children's collections
     gc.disable()  # and its own pages untouched between forks (each child enables it)
     _send({"t": "ready"})
-    child = _untouched(_spawn())
+    child = _spawn()
+    child = _untouched(child, _poke(child))
     _spare = child[0]
     while True:
         child = _cell(child)
