@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -321,10 +323,11 @@ func TestStatelessMemoryHoldsNothingOfEarlierCalls(t *testing.T) {
 	// apart, so only an inherited copy can match.
 	prefix, suffix := "sec-"+newNonce(), newNonce()+"-ret"
 	secret := prefix + suffix
-	// Small and large code (the large one passes through buffers of
-	// another size), and the environment.
+	// Large and small code (the large one is streamed through the zygote,
+	// the small one kept there until its process took it, while the
+	// process for the scanning call is forked), and the environment.
 	var first sandbox.CodeOutput
-	for _, pad := range []int{0, 100 << 10} {
+	for _, pad := range []int{100 << 10, 0} {
 		var err error
 		first, err = ce.Execute(context.Background(), sandbox.CodeInput{
 			Code: "token = " + strconv.Quote(secret) + "\n# " + strings.Repeat("x", pad) + "\nprint(len(token))",
@@ -402,6 +405,54 @@ print(len(others))
 			}
 		}
 	}
+}
+
+// TestStatelessCallSurvivesTheNextChildsLateDeath: a SIGKILL a call sent
+// to the next call's child may not have been acted on when the zygote
+// checks the child (on a busy host it dies later). The test kills the
+// child from the host once the zygote has checked it: the next command,
+// kept by the zygote (short) or preceded by a ping (longer than the relay
+// buffer), goes to a new child, and the sandbox lives on.
+func TestStatelessCallSurvivesTheNextChildsLateDeath(t *testing.T) {
+	for _, size := range []int{0, 200 << 10} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			s := newSandbox(t, sharedProvider(t), sandbox.CreateOptions{Stateless: true})
+			init := s.child.cmd.Process.Pid
+			for i := range 3 {
+				mustSucceed(t, s, "1")
+				time.Sleep(100 * time.Millisecond) // the zygote has checked the child and waits for a command
+				zygote := childrenOf(t, init)
+				if len(zygote) != 1 {
+					t.Fatalf("init's children: %v", zygote)
+				}
+				next := childrenOf(t, zygote[0])
+				if len(next) != 1 {
+					t.Fatalf("zygote's children: %v", next)
+				}
+				syscall.Kill(next[0], syscall.SIGKILL)
+				code := "# " + strings.Repeat("x", size) + "\nprint('after', " + strconv.Itoa(i) + ")"
+				ex, err := s.Run(context.Background(), code, sandbox.RunOptions{})
+				if err != nil || ex.StdoutText() != "after "+strconv.Itoa(i)+"\n" {
+					t.Fatalf("call %d after the next child was killed: %v %+v", i, err, ex)
+				}
+			}
+		})
+	}
+}
+
+// childrenOf lists the children of pid's main thread.
+func childrenOf(t *testing.T, pid int) []int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		n, _ := strconv.Atoi(f)
+		out = append(out, n)
+	}
+	return out
 }
 
 func TestStatelessCrashAndTimeoutKeepTheirMeaning(t *testing.T) {

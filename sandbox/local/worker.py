@@ -414,6 +414,8 @@ def _spawn():
     pid = os.fork()
     if pid == 0:
         try:
+            if _HELD:  # a command the zygote keeps until its child took it
+                _RELAY[:_HELD] = _ZEROS[:_HELD]
             for fd in _private | {done_r, cmd_w}:
                 os.close(fd)
             _CMD.close()  # the host's commands, with their nonces, are the zygote's
@@ -442,13 +444,10 @@ def _cell_child(cmd_r, done_w):
         _warm_up()
     except BaseException:
         pass
-    # The zygote's check that this child is alive, not stopped and not
-    # about to die (see _ready): answering means it returned to user
-    # space after every process that could signal it was gone.
-    if os.read(cmd_r, 1) != b"p":
-        return
-    os.write(done_w, b"p")
     with os.fdopen(cmd_r, "rb", buffering=1 << 16) as f:
+        if f.peek(1)[:1] == b"p":  # the zygote's ping (see _checked)
+            f.read(1)
+            os.write(done_w, b"p")
         cmd = _read_command(f)
     if cmd is None:
         return
@@ -483,24 +482,23 @@ def _warm_up():
 
 
 _RELAY = _ZEROS = None  # the relay buffer and as many zeros (stateless only)
+_HELD = 0  # how many bytes of _RELAY hold a command (see _spawn)
 
 
-def _relay_command(dst):
-    # Reads one command from the host and writes it to dst, a child's
-    # command pipe, with "-" in place of the nonce. The code and the
-    # environment pass through _RELAY only, which is zeroed before this
-    # returns, so no copy of a caller's code or environment stays in the
-    # zygote's memory, from which later cells are forked. Returns
-    # (op, nonce), or None at the end of the input. The host sends the
-    # next command only after this one's end, so no read takes any of it.
-    buf, used = memoryview(_RELAY), 0
-
-    def send(data):
-        try:
-            _write_all(dst, data)
-        except OSError:
-            pass  # the child is gone: the zygote finds out from its report
-
+def _relay_command(child):
+    # Reads one command from the host and writes it to child's command
+    # pipe, with "-" in place of the nonce. The code and the environment
+    # pass through _RELAY only, so no copy of a caller's code or
+    # environment stays in the zygote's memory, from which later cells are
+    # forked. A command that fits in _RELAY is kept there until the child
+    # has taken it (see _taken), which zeroes it, and a child forked
+    # meanwhile zeroes its own copy before anything else (see _spawn); a
+    # longer one is streamed and zeroed before this returns, after a ping
+    # has shown the child is alive (_checked). Returns (op, nonce, the child, what _taken needs),
+    # or None at the end of the input. The host sends the next command
+    # only after this one's end, so no read takes any of it.
+    global _HELD
+    buf, used, kept = memoryview(_RELAY), 0, False
     try:
         n = 0
         while True:
@@ -515,11 +513,26 @@ def _relay_command(dst):
             if n == len(buf):
                 raise ValueError("command header too long")
         op, nonce, ncode, nenv = bytes(buf[:nl]).split()
+        buf[:nl] = _ZEROS[:nl]  # the nonce, before any child is forked
         rest = int(ncode) + int(nenv)
-        send(b"%s - %d %d\n" % (op, int(ncode), int(nenv)))
+        head = b"%s - %d %d\n" % (op, int(ncode), int(nenv))
+        total = nl + 1 + rest
+        if total <= len(buf):
+            while n < total:
+                got = os.readv(3, [buf[n:total]])
+                if got == 0:
+                    return None
+                n += got
+                used = max(used, n)
+            kept = True
+            _HELD = total
+            _to_child(child, head, buf[nl + 1:total])
+            return op.decode(), nonce.decode(), child, (head, buf[nl + 1:total], total)
+        child = _checked(child)
+        _to_child(child, head)
         body = buf[nl + 1:n]
         while True:
-            send(body)
+            _to_child(child, body)
             rest -= len(body)
             if rest <= 0:
                 break
@@ -527,9 +540,68 @@ def _relay_command(dst):
             if got == 0:
                 return None
             body = buf[:got]
-        return op.decode(), nonce.decode()
+        return op.decode(), nonce.decode(), child, None
     finally:
-        buf[:used] = _ZEROS[:used]
+        if not kept:
+            buf[:used] = _ZEROS[:used]
+
+
+def _to_child(child, *parts):
+    try:
+        for data in parts:
+            _write_all(child[1], data)
+    except OSError:
+        pass  # the child is gone: the zygote finds out from its report
+
+
+def _taken(child, kept):
+    # Waits until the child has taken its command ("n" on its report
+    # pipe) and returns (the child, its first report byte). A child killed
+    # before that (by a SIGKILL an earlier cell sent while it waited) gives
+    # end of file instead: a command kept in _RELAY then goes to a new
+    # child, which nothing could have signalled. Zeroes the kept command.
+    global _child, _HELD
+    try:
+        for _ in range(2):
+            got = os.read(child[2], 1)
+            if got == b"n" or kept is None:
+                return child, got
+            _discard(child)
+            child = _spawn()
+            _child = child[0]
+            _to_child(child, kept[0], kept[1])
+        return child, got
+    finally:
+        if kept is not None:
+            _RELAY[:kept[2]] = _ZEROS[:kept[2]]
+            _HELD = 0
+
+
+def _checked(child):
+    # Before a command too long to keep is streamed to it: a ping the
+    # child must answer ("p"), since a SIGKILL sent earlier is acted on
+    # before the child returns to user space. A child that does not answer
+    # is replaced.
+    global _child
+    _to_child(child, b"p")
+    try:
+        if os.read(child[2], 1) == b"p":
+            return child
+    except OSError:
+        pass
+    _discard(child)
+    child = _spawn()
+    _child = child[0]
+    return child
+
+
+def _discard(child):
+    try:
+        os.kill(child[0], 9)
+        os.waitpid(child[0], 0)
+    except OSError:
+        pass  # already reaped by the sweep
+    _close_private(child[1], child[2])
 
 
 def _close_private(*fds):
@@ -547,20 +619,20 @@ def _cell(current):
     # fatal signal), the zygote exits the same way, so the host reports a
     # crash as in session mode. Returns the next child.
     global _child, _spare
-    pid, cmd_w, done_r = current
-    _child = pid
-    cmd = _relay_command(cmd_w)
-    _close_private(cmd_w)
+    _child = current[0]
+    cmd = _relay_command(current)
     if cmd is None:  # the host closed the command pipe
         os._exit(0)
-    op, nonce = cmd
+    op, nonce, current, kept = cmd
     nxt = _spawn()
     _spare = nxt[0]
+    current, report = _taken(current, kept)
+    pid, cmd_w, done_r = current
+    _close_private(cmd_w)
     _, status = os.waitpid(pid, 0)
     _child = 0
     if not _sweep():
         os._exit(3)
-    report = b""
     while True:  # every writer is gone: this ends
         part = os.read(done_r, 4096)
         if not part or len(report) > 4096:
@@ -576,60 +648,33 @@ def _cell(current):
             os._exit(128 + os.WTERMSIG(status))
         os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 3)
     _finish(nonce, 1, repair=False)
-    poked = _poke(nxt)  # the child answers while the directories are emptied
+    nxt = _untouched(nxt)
     _wipe_all()
-    return _untouched(nxt, poked)
+    return nxt
 
 
-def _untouched(child, poked):
+def _untouched(child):
     # The next cell's child was forked while this cell ran, whose processes
     # could signal it (nothing else reaches it: it is not dumpable, /proc
     # is read-only, and the calls that change another process's limits or
     # scheduling are refused). It blocks every signal and discards those
-    # pending when it gets its command, which leaves SIGSTOP and SIGKILL:
-    # _ready undoes a stop and finds a kill, and a killed child is
-    # replaced. Called after the sweep, when no such process is left, with
-    # what _poke returned for the child.
+    # pending when it takes its command, which leaves SIGSTOP and SIGKILL.
+    # Called after the sweep, when none of those processes is left:
+    # SIGCONT resumes a stopped child and discards the stop signals
+    # pending for it, whatever its mask; a child already dead is replaced
+    # here, one killed but not yet dead when its command comes (see
+    # _taken, _checked).
     global _spare
-    if poked and _answered(child):
-        return child
-    pid = child[0]
     try:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
+        os.kill(child[0], signal.SIGCONT)
+        if os.waitpid(child[0], os.WNOHANG)[0] == 0:
+            return child
     except OSError:
         pass  # already reaped by the sweep
-    _close_private(child[1], child[2])
+    _discard(child)
     child = _spawn()
     _spare = child[0]
-    if not (_poke(child) and _answered(child)):
-        os.write(_ERR, b"sandbox: a new cell process died before its first command\n")
-        os._exit(3)
     return child
-
-
-def _poke(child):
-    # Starts the check that the child will read its command: SIGCONT
-    # resumes a stopped child and discards the stop signals pending for
-    # it, whatever its mask; then a ping, which the child must answer (see
-    # _answered). False if the child is already gone.
-    pid, cmd_w, _ = child
-    try:
-        os.kill(pid, signal.SIGCONT)
-        _write_all(cmd_w, b"p")
-        return True
-    except OSError:
-        return False
-
-
-def _answered(child):
-    # A SIGKILL sent before the ping is acted on before the child returns
-    # to user space, so a child that answers was not killed, and one that
-    # was gives end of file.
-    try:
-        return os.read(child[2], 1) == b"p"
-    except OSError:
-        return False
 
 
 def _state(pid):
@@ -786,7 +831,6 @@ def _serve_stateless():
     gc.disable()  # and its own pages untouched between forks (each child enables it)
     _send({"t": "ready"})
     child = _spawn()
-    child = _untouched(child, _poke(child))
     _spare = child[0]
     while True:
         child = _cell(child)
