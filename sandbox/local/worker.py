@@ -491,12 +491,12 @@ def _relay_command(child):
     # pass through _RELAY only, so no copy of a caller's code or
     # environment stays in the zygote's memory, from which later cells are
     # forked. A command that fits in _RELAY is kept there until the child
-    # has taken it (see _taken), which zeroes it, and a child forked
-    # meanwhile zeroes its own copy before anything else (see _spawn); a
-    # longer one is streamed and zeroed before this returns, after a ping
-    # has shown the child is alive (_checked). Returns (op, nonce, the child, what _taken needs),
-    # or None at the end of the input. The host sends the next command
-    # only after this one's end, so no read takes any of it.
+    # has ended (see _ended), which zeroes it, and a child forked meanwhile
+    # zeroes its own copy before anything else (see _spawn); a longer one
+    # is streamed and zeroed before this returns, after a ping has shown
+    # the child is alive (_checked). Returns (op, nonce, the child, what
+    # _ended needs), or None at the end of the input. The host sends the
+    # next command only after this one's end, so no read takes any of it.
     global _HELD
     buf, used, kept = memoryview(_RELAY), 0, False
     try:
@@ -554,23 +554,26 @@ def _to_child(child, *parts):
         pass  # the child is gone: the zygote finds out from its report
 
 
-def _taken(child, kept):
-    # Waits until the child has taken its command ("n" on its report
-    # pipe) and returns (the child, its first report byte). A child killed
-    # before that (by a SIGKILL an earlier cell sent while it waited) gives
-    # end of file instead: a command kept in _RELAY then goes to a new
-    # child, which nothing could have signalled. Zeroes the kept command.
+def _ended(child, kept):
+    # Waits for the child to end and returns (the child, its wait status,
+    # the first byte of its report: "n" once it took its command). A child
+    # killed before it took its command (by a SIGKILL an earlier cell sent
+    # while it waited, acted on late) has an empty report: a command kept
+    # in _RELAY then goes to a new child, which nothing could have
+    # signalled. Zeroes the kept command.
     global _child, _HELD
     try:
-        for _ in range(2):
-            got = os.read(child[2], 1)
-            if got == b"n" or kept is None:
-                return child, got
-            _discard(child)
+        for attempt in range(2):
+            _, status = os.waitpid(child[0], 0)
+            # The child is gone: this read does not wait for the processes
+            # the cell started (see _cell).
+            first = os.read(child[2], 1)
+            if first == b"n" or kept is None or attempt == 1:
+                return child, status, first
+            _close_private(child[1], child[2])
             child = _spawn()
             _child = child[0]
             _to_child(child, kept[0], kept[1])
-        return child, got
     finally:
         if kept is not None:
             _RELAY[:kept[2]] = _ZEROS[:kept[2]]
@@ -626,10 +629,9 @@ def _cell(current):
     op, nonce, current, kept = cmd
     nxt = _spawn()
     _spare = nxt[0]
-    current, report = _taken(current, kept)
+    current, status, report = _ended(current, kept)
     pid, cmd_w, done_r = current
     _close_private(cmd_w)
-    _, status = os.waitpid(pid, 0)
     _child = 0
     if not _sweep():
         os._exit(3)
@@ -663,7 +665,7 @@ def _untouched(child):
     # SIGCONT resumes a stopped child and discards the stop signals
     # pending for it, whatever its mask; a child already dead is replaced
     # here, one killed but not yet dead when its command comes (see
-    # _taken, _checked).
+    # _ended, _checked).
     global _spare
     try:
         os.kill(child[0], signal.SIGCONT)
