@@ -199,11 +199,12 @@
 // for stateless sandboxes (CreateOptions.Stateless). Their worker is a
 // zygote: a Python process that has imported what the worker needs, is
 // not dumpable (its memory and descriptors are closed to /proc) and never
-// runs user code. Each run is a child forked from it, one run ahead: the
-// child for the next run is forked and warms up while the current one
-// runs, with every signal blocked. The zygote reads each command and
-// relays only its code and environment to the child, through one buffer
-// it zeroes afterwards, so no child holds another caller's code or the
+// runs user code. Each run is a child forked from it, two runs ahead:
+// when a run ends, the zygote forks the child for the run after the
+// next, which warms up with every signal blocked while the next run
+// goes. The zygote reads each command and relays only its code and
+// environment to the child, through one buffer it zeroes once the child
+// has ended (a child forked meanwhile zeroes its own copy first), so no child holds another caller's code or the
 // run's nonce (nothing of a run can forge its end). When the child ends,
 // the zygote kills every other process of the sandbox (all of the pid
 // namespace but the init, itself and the next child, until none is

@@ -15,8 +15,8 @@
 #
 # Stateless mode (settings "clean=DIR:DIR..."): the worker is a zygote that
 # never runs user code itself. It forks each cell's child from its
-# pre-imported, pristine state one cell ahead (while the previous cell
-# runs); the child warms up with every signal blocked, receives the
+# pre-imported, pristine state two cells ahead (after the cell before the
+# previous one, so it is warm when its cell comes); the child warms up with every signal blocked, receives the
 # command's code and environment (never its nonce) over a pipe of its own,
 # runs it and exits. Then the zygote kills every other process in the
 # sandbox but the next child, writes the end markers, replaces the next
@@ -613,22 +613,22 @@ def _close_private(*fds):
         os.close(fd)
 
 
-def _cell(current):
-    # Runs one cell: relays the command to the current child, forks the
-    # child for the next cell while this one runs, waits for the current
+def _cell(current, nxt):
+    # Runs one cell: relays the command to the current child (nxt, the
+    # child for the next cell, is warm by then), waits for the current
     # child, removes every process the cell left, checks the next child
-    # was left alone, reports the end and empties the writable
-    # directories. When the child did not finish the cell (os._exit, a
-    # fatal signal), the zygote exits the same way, so the host reports a
-    # crash as in session mode. Returns the next child.
+    # was left alone, reports the end, empties the writable directories
+    # and forks the child for the cell after the next, which warms up
+    # while the host reads the end and sends the next command. When the
+    # child did not finish the cell (os._exit, a fatal signal), the zygote
+    # exits the same way, so the host reports a crash as in session mode.
+    # Returns the next child and the one after.
     global _child, _spare
-    _child = current[0]
+    _child, _spare = current[0], nxt[0]
     cmd = _relay_command(current)
     if cmd is None:  # the host closed the command pipe
         os._exit(0)
     op, nonce, current, kept = cmd
-    nxt = _spawn()
-    _spare = nxt[0]
     current, status, report = _ended(current, kept)
     pid, cmd_w, done_r = current
     _close_private(cmd_w)
@@ -652,11 +652,11 @@ def _cell(current):
     _finish(nonce, 1, repair=False)
     nxt = _untouched(nxt)
     _wipe_all()
-    return nxt
+    return nxt, _spawn()
 
 
 def _untouched(child):
-    # The next cell's child was forked while this cell ran, whose processes
+    # The next cell's child existed while this cell ran, whose processes
     # could signal it (nothing else reaches it: it is not dumpable, /proc
     # is read-only, and the calls that change another process's limits or
     # scheduling are refused). It blocks every signal and discards those
@@ -832,10 +832,9 @@ def _serve_stateless():
     gc.freeze()  # keep the zygote's objects out of the children's collections
     gc.disable()  # and its own pages untouched between forks (each child enables it)
     _send({"t": "ready"})
-    child = _spawn()
-    _spare = child[0]
+    child, nxt = _spawn(), _spawn()
     while True:
-        child = _cell(child)
+        child, nxt = _cell(child, nxt)
 
 
 if _CLEAN:
