@@ -15,13 +15,14 @@
 #
 # Stateless mode (settings "clean=DIR:DIR..."): the worker is a zygote that
 # never runs user code itself. It forks each cell's child from its
-# pre-imported, pristine state two cells ahead (after the cell before the
-# previous one, so it is warm when its cell comes); the child warms up with every signal blocked, receives the
-# command's code and environment (never its nonce) over a pipe of its own,
-# runs it and exits. Then the zygote kills every other process in the
-# sandbox but the next child, writes the end markers, replaces the next
-# child if the cell stopped or killed it, and empties the writable
-# directories. Each cell therefore starts from the same clean slate, and
+# pre-imported, pristine state two cells ahead (when the cell before the
+# previous one ends, so it is warm when its cell comes); the child warms
+# up with every signal blocked, receives the command's code and
+# environment (never its nonce) over a pipe of its own, runs it and
+# exits. Then the zygote kills every other process in the sandbox but the
+# next child, writes the end markers, undoes a stop the cell sent the next
+# child or replaces it if the cell killed it, empties the writable
+# directories and forks the child after the next. Each cell therefore starts from the same clean slate, and
 # since no process of a cell can learn the nonce (the zygote is not
 # dumpable, so its memory and descriptors are closed to /proc), none can
 # forge the end of its call and outlive it into the next caller's.
