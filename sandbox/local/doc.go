@@ -208,10 +208,11 @@
 // run's nonce (nothing of a run can forge its end). When the child ends,
 // the zygote kills every other process of the sandbox (all of the pid
 // namespace but the init, itself and the next child, until none is
-// left), writes the end of the run, replaces the next child if the run
-// stopped or killed it, and empties /work (the home directory), /tmp and
+// left), writes the end of the run, undoes a stop the run sent the next
+// child or replaces it if the run killed it (even one that dies only when
+// its command comes), empties /work (the home directory), /tmp and
 // /dev/shm, restoring their modes and removing their extended
-// attributes. The next child discards any signal left pending for it. So
+// attributes, and forks the child for the run after the next. The next child discards any signal left pending for it. So
 // nothing of a run is visible to the next: files, environment, processes
 // and threads, imported modules and their patches, builtins, open
 // descriptors, working directory, signal handlers, masks, pending signals
