@@ -415,7 +415,7 @@ def _spawn():
     pid = os.fork()
     if pid == 0:
         try:
-            if _HELD:  # a command the zygote keeps until its child took it
+            if _HELD:  # a command kept until its child ended (only a replacement child, for that command, is forked meanwhile)
                 _RELAY[:_HELD] = _ZEROS[:_HELD]
             for fd in _private | {done_r, cmd_w}:
                 os.close(fd)
