@@ -21,7 +21,9 @@ const (
 )
 
 // collector assembles one execution's output from raw pipe reads: it
-// finds the end marker the worker writes after the cell, keeps at most max
+// finds the end of each stream (the end marker a session's worker writes
+// after the cell, or, for a stateless call whose pipes are its own, the
+// end of the pipe: see ended), keeps at most max
 // bytes in total, never splits a UTF-8 sequence across chunks, replaces
 // invalid bytes with U+FFFD and fires the streaming callbacks.
 type collector struct {
@@ -38,12 +40,22 @@ type collector struct {
 	droppedResults int
 }
 
+// newCollector returns a collector for one run. With a nonce, each
+// stream ends at the worker's end marker carrying it; with "", at the end
+// of its pipe (ended).
 func newCollector(nonce string, max int, opts *sandbox.RunOptions) *collector {
-	return &collector{
-		exec: &sandbox.Execution{},
-		opts: opts,
-		mark: []byte("\x00\x01sandbox-end:" + nonce + "\x00"),
-		max:  max,
+	c := &collector{exec: &sandbox.Execution{}, opts: opts, max: max}
+	if nonce != "" {
+		c.mark = []byte("\x00\x01sandbox-end:" + nonce + "\x00")
+	}
+	return c
+}
+
+// ended marks a stream of a collector without a marker as complete: its
+// pipe reached its end.
+func (c *collector) ended(stream int) {
+	if c.mark == nil {
+		c.done[stream] = true
 	}
 }
 
@@ -56,6 +68,14 @@ func (c *collector) feed(stream int, data []byte) {
 	if len(c.carry[stream]) > 0 {
 		buf = append(c.carry[stream], data...)
 		c.carry[stream] = nil
+	}
+	if c.mark == nil {
+		hold := incompleteTail(buf)
+		c.emit(stream, buf[:len(buf)-hold])
+		if hold > 0 {
+			c.carry[stream] = append([]byte(nil), buf[len(buf)-hold:]...)
+		}
+		return
 	}
 	if i := bytes.Index(buf, c.mark); i >= 0 {
 		c.emit(stream, buf[:i])

@@ -3,12 +3,11 @@
 package local
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"slices"
@@ -17,8 +16,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/ttadev/primitives/recovery"
 	"github.com/ttadev/primitives/sandbox"
@@ -50,20 +47,15 @@ type Sandbox struct {
 	stateless bool
 	uid       int // host uid (see WithHostUIDRange), released on teardown
 
-	outCh chan chunk
-	evCh  chan event
-	// evFilter tells the event reader which lines of the current run need
-	// no parsing because their budget is spent (filterResults,
-	// filterErrors); evSkipped counts the lines it dropped unparsed and
-	// evParsed those it parsed.
-	evFilter  atomic.Uint32
-	evSkipped atomic.Int64
-	evParsed  atomic.Int64
-	// read counts the bytes each stream's reader has taken from its pipe;
-	// taken, owned by the goroutine running a command, those it has
-	// received from outCh (see catchUp).
-	read   [2]atomic.Int64
-	taken  [2]int64
+	// streams reads the worker's own pipes: everything of a session; of a
+	// stateless sandbox, the zygote's events (its stdout and stderr carry
+	// only its diagnostics, kept in zdiag).
+	*streams
+	zdiag *cappedBuffer
+	// slots are the call slots sent to a stateless sandbox's zygote and
+	// not yet used (the next call's) (see slot.go); owned by the goroutine
+	// running a command, and by teardown.
+	slots  []*slot
 	done   chan struct{} // closed by teardown: reader goroutines stop
 	exited chan struct{} // closed when the init has exited
 	exit   string        // how the init exited, set before exited is closed
@@ -137,7 +129,11 @@ func (c command) encode() []byte {
 		env.WriteString(v)
 		env.WriteByte(0)
 	}
-	head := fmt.Sprintf("%s %s %d %d\n", c.Op, c.Nonce, len(c.Code), env.Len())
+	nonce := c.Nonce
+	if nonce == "" {
+		nonce = "-" // a stateless call's: it has none
+	}
+	head := fmt.Sprintf("%s %s %d %d\n", c.Op, nonce, len(c.Code), env.Len())
 	b := make([]byte, 0, len(head)+len(c.Code)+env.Len())
 	return append(append(append(b, head...), c.Code...), env.String()...)
 }
@@ -196,7 +192,7 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 	}
 	cfg.Args = p.workerArgs(clean)
 	cfg.Shell = initShell()
-	c, err := startChild(pl, cfg, netns, p.worker.code)
+	c, err := startChild(pl, cfg, netns, p.worker.code, opts.Stateless)
 	if err != nil {
 		d.remove()
 		p.releaseUID(uid)
@@ -204,13 +200,28 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 	}
 	s := &Sandbox{
 		id: newID(), p: p, child: c, dirs: d, stateless: opts.Stateless, uid: uid,
-		outCh: make(chan chunk, 64), evCh: make(chan event, 16),
 		done: make(chan struct{}), exited: make(chan struct{}),
 	}
-	go s.readStream(c.stdout, streamStdout)
-	go s.readStream(c.stderr, streamStderr)
-	go s.readEvents(c.events)
+	maxLine := 8*p.cfg.maxOutput + 1<<20
+	if opts.Stateless {
+		s.streams = newStreams(nil, nil, c.events, maxLine, s.done)
+		s.zdiag = &cappedBuffer{max: 8 << 10}
+		go io.Copy(s.zdiag, c.stdout)
+		go io.Copy(s.zdiag, c.stderr)
+	} else {
+		s.streams = newStreams(c.stdout, c.stderr, c.events, maxLine, s.done)
+	}
 	go s.wait()
+	if opts.Stateless {
+		// The first call's slot: the zygote forks its child as soon as it
+		// is ready.
+		sl, err := sendSlot(c.cmdW)
+		if err != nil {
+			s.teardown()
+			return nil, err
+		}
+		s.slots = append(s.slots, sl)
+	}
 	if err := s.handshake(ctx, netns); err != nil {
 		s.teardown()
 		return nil, err
@@ -230,7 +241,7 @@ func (s *Sandbox) handshake(ctx context.Context, netns bool) error {
 	defer timer.Stop()
 	for {
 		select {
-		case ev := <-s.evCh:
+		case ev := <-s.ev:
 			switch ev.T {
 			case "init":
 				if ev.Fatal != "" {
@@ -244,116 +255,12 @@ func (s *Sandbox) handshake(ctx context.Context, netns bool) error {
 				return nil
 			case "eof":
 				<-s.exited
-				return fmt.Errorf("local: sandbox worker did not start (%s): %s", s.exit, strings.TrimSpace(s.child.diag.String()))
+				return fmt.Errorf("local: sandbox worker did not start (%s): %s", s.exit, strings.TrimSpace(s.diagnostics()))
 			}
 		case <-timer.C:
 			return fmt.Errorf("local: sandbox worker not ready after %s", s.p.cfg.startTimeout)
 		case <-ctx.Done():
 			return ctx.Err()
-		}
-	}
-}
-
-func (s *Sandbox) readStream(f *os.File, stream int) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := f.Read(buf)
-		if n > 0 {
-			s.read[stream].Add(int64(n))
-			select {
-			case s.outCh <- chunk{stream: stream, data: slices.Clone(buf[:n])}:
-			case <-s.done:
-				return
-			}
-		}
-		if err != nil {
-			select {
-			case s.outCh <- chunk{stream: stream, eof: true}:
-			case <-s.done:
-			}
-			return
-		}
-	}
-}
-
-var errLineTooLong = errors.New("protocol line too long")
-
-func (s *Sandbox) readEvents(f *os.File) {
-	r := bufio.NewReaderSize(f, 64<<10)
-	limit := 8*s.p.cfg.maxOutput + 1<<20
-	send := func(ev event) bool {
-		select {
-		case s.evCh <- ev:
-			return true
-		case <-s.done:
-			return false
-		}
-	}
-	for {
-		line, err := readLine(r, limit)
-		if err != nil {
-			send(event{T: "eof", err: err})
-			return
-		}
-		if f := s.evFilter.Load(); f != 0 && skipEvent(line, f) {
-			s.evSkipped.Add(1)
-			continue
-		}
-		s.evParsed.Add(1)
-		var ev event
-		if err := json.Unmarshal(line, &ev); err != nil {
-			send(event{T: "eof", err: fmt.Errorf("bad protocol line: %w", err)})
-			return
-		}
-		if !send(ev) {
-			return
-		}
-	}
-}
-
-const (
-	filterResults = 1 << iota // the run's result budget is spent
-	filterErrors              // the run's error is already kept
-)
-
-var (
-	endPrefix   = []byte(`{"t":"end"`)
-	errorPrefix = []byte(`{"t":"error"`)
-)
-
-// skipEvent reports whether line can be dropped without parsing under
-// filter: once the result budget is spent only the end of the run and (if
-// none was kept yet) its error are parsed, whatever else the code writes;
-// once an error is kept, later errors are not parsed. The worker writes
-// the "t" key first; a line that does not start like the worker's own is
-// the code's and is dropped too.
-func skipEvent(line []byte, filter uint32) bool {
-	if bytes.HasPrefix(line, endPrefix) {
-		return false
-	}
-	isError := bytes.HasPrefix(line, errorPrefix)
-	if filter&filterResults != 0 {
-		return !isError || filter&filterErrors != 0
-	}
-	return isError
-}
-
-func readLine(r *bufio.Reader, limit int) ([]byte, error) {
-	var line []byte
-	for {
-		part, err := r.ReadSlice('\n')
-		if len(line)+len(part) > limit {
-			return nil, errLineTooLong
-		}
-		if err == nil && line == nil {
-			return part, nil
-		}
-		line = append(line, part...)
-		if err == nil {
-			return line, nil
-		}
-		if err != bufio.ErrBufferFull {
-			return nil, err
 		}
 	}
 }
@@ -475,39 +382,67 @@ func (s *Sandbox) markDead(reason string) {
 
 // roundTrip sends one command and collects everything until its end.
 func (s *Sandbox) roundTrip(ctx context.Context, cmd command, opts *sandbox.RunOptions, timeout time.Duration) (*sandbox.Execution, error) {
+	// A session's command goes to its worker and its output and events come
+	// back on the worker's pipes, each stream ending at a marker carrying
+	// the nonce. A stateless call's command goes into the slot sent for it
+	// with the previous call, its output and events come back on the slot's pipes,
+	// which end when its last process is gone, and its end is the zygote's
+	// event: it needs no nonce.
+	st, ctl, dst := s.streams, (<-chan event)(nil), s.child.cmdW
+	if s.stateless {
+		sl, err := s.nextSlot()
+		if err != nil {
+			return s.crashed(s.streams, newCollector("", s.p.cfg.maxOutput, opts), err.Error())
+		}
+		callDone := make(chan struct{})
+		defer func() {
+			close(callDone)
+			sl.close()
+		}()
+		st = newStreams(sl.stdout, sl.stderr, sl.events, 8*s.p.cfg.maxOutput+1<<20, callDone)
+		ctl, dst, cmd.Nonce = s.ev, sl.cmd, ""
+	}
 	col := newCollector(cmd.Nonce, s.p.cfg.maxOutput, opts)
-	s.evFilter.Store(0)
-	s.evSkipped.Store(0)
+	st.evFilter.Store(0)
+	st.evSkipped.Store(0)
 	payload := cmd.encode()
 	writeErr := make(chan error, 1)
 	go func() {
-		_, err := s.child.cmdW.Write(payload)
+		_, err := dst.Write(payload)
 		writeErr <- err
 	}()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	timerC, ctxDone := timer.C, ctx.Done()
-	var grace <-chan time.Time
+	var grace, settle <-chan time.Time
 	var stopErr error
 	gotEnd := false
+	evCh, evDone := st.ev, !s.stateless // a stateless call's events end with its event pipe
 	interrupt := func(err error) {
 		stopErr = err
 		timerC, ctxDone = nil, nil
 		s.child.cmd.Process.Signal(syscall.SIGINT) // the init forwards it to the worker
 		grace = time.After(s.p.cfg.interruptGrace)
 	}
+	end := func(ev event) {
+		gotEnd = true
+		col.exec.ExecutionCount = ev.Count
+		if s.stateless {
+			settle = time.After(settleTime)
+		}
+	}
 loop:
-	for !(gotEnd && col.complete()) {
+	for !(gotEnd && col.complete() && evDone) {
 		select {
-		case c := <-s.outCh:
-			s.take(col, c)
-		case ev := <-s.evCh:
-			s.catchUp(col)
+		case c := <-st.out:
+			st.take(col, c)
+		case ev := <-evCh:
+			st.catchUp(col)
 			switch ev.T {
 			case "result":
 				r := ev.result()
 				if !col.addResult(r) {
-					s.evFilter.Or(filterResults)
+					st.evFilter.Or(filterResults)
 				} else if opts.OnResult != nil {
 					opts.OnResult(r)
 				}
@@ -515,26 +450,46 @@ loop:
 				if col.exec.Error == nil {
 					e := sandbox.ExecutionError{Name: ev.Name, Value: ev.Value, Traceback: ev.Traceback}
 					col.exec.Error = &e
-					s.evFilter.Or(filterErrors)
+					st.evFilter.Or(filterErrors)
 					if opts.OnError != nil {
 						opts.OnError(e)
 					}
 				}
 			case "end":
-				if ev.Nonce == cmd.Nonce {
-					gotEnd = true
-					col.exec.ExecutionCount = ev.Count
+				if !s.stateless && ev.Nonce == cmd.Nonce {
+					end(ev)
 				}
+			case "eof":
+				if s.stateless { // the call's event pipe ended, or the code wrote a malformed line
+					evCh, evDone = nil, true
+					break
+				}
+				if stopErr != nil {
+					break loop
+				}
+				return s.crashed(st, col, fmt.Sprintf("worker connection lost: %v", ev.err))
+			}
+		case ev := <-ctl:
+			switch ev.T {
+			case "end":
+				end(ev)
 			case "eof":
 				if stopErr != nil {
 					break loop
 				}
-				return s.crashed(col, fmt.Sprintf("worker connection lost: %v", ev.err))
+				return s.crashed(st, col, fmt.Sprintf("worker connection lost: %v", ev.err))
 			}
+		case <-settle:
+			// Every process of the call is gone, yet one of its pipes has
+			// not ended: its write end is held only by a descriptor in
+			// flight in a unix socket no process holds, which the kernel
+			// frees later. Nothing can write to it any more.
+			st.catchUp(col)
+			break loop
 		case err := <-writeErr:
 			writeErr = nil
 			if err != nil && stopErr == nil {
-				return s.crashed(col, fmt.Sprintf("cannot send to worker: %v", err))
+				return s.crashed(st, col, fmt.Sprintf("cannot send to worker: %v", err))
 			}
 		case <-timerC:
 			interrupt(&recovery.TimeoutError{Op: "code execution", After: timeout, Err: context.DeadlineExceeded})
@@ -550,7 +505,7 @@ loop:
 			if stopErr != nil {
 				break loop
 			}
-			return s.crashed(col, "")
+			return s.crashed(st, col, "")
 		}
 	}
 	if stopErr != nil {
@@ -560,69 +515,47 @@ loop:
 		}
 		s.markDead(reason)
 		s.teardown()
-		s.finish(col)
+		s.finish(st, col)
 		return col.exec, stopErr
 	}
-	s.finish(col)
+	s.finish(st, col)
 	return col.exec, nil
 }
 
-// take passes a chunk read from a stream to col.
-func (s *Sandbox) take(col *collector, c chunk) {
-	if !c.eof {
-		s.taken[c.stream] += int64(len(c.data))
-		col.feed(c.stream, c.data)
-	}
-}
+// settleTime bounds how long a stateless call's pipes may stay open after
+// its end (see roundTrip): far longer than the kernel takes when the
+// call's processes are gone, short enough that a call which hid a write
+// end in a unix socket only delays its own result.
+const settleTime = 2 * time.Second
 
-// catchUp passes on, before an event is handled, the output the worker
-// wrote before the event: what is still in the pipes or in the readers'
-// hands when the event arrives (waiting at most 50 ms for it), so the
-// callbacks see a print before the result that follows it.
-func (s *Sandbox) catchUp(col *collector) {
-	var target [2]int64
-	for i, f := range []*os.File{s.child.stdout, s.child.stderr} {
-		target[i] = s.read[i].Load() + int64(pending(f))
+// nextSlot returns the slot of the call about to run and sends the slot
+// of the next call, so the zygote finds it when this call ends and forks
+// that call's child while the host reads this call's end.
+func (s *Sandbox) nextSlot() (*slot, error) {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if len(s.slots) == 0 {
+		return nil, errors.New("no call slot (the sandbox was torn down)")
 	}
-	var timeout <-chan time.Time
-	for s.taken[0] < target[0] || s.taken[1] < target[1] {
-		if timeout == nil {
-			timeout = time.After(50 * time.Millisecond)
-		}
-		select {
-		case c := <-s.outCh:
-			s.take(col, c)
-			if c.eof {
-				return
-			}
-		case <-timeout:
-			return
-		}
-	}
-}
-
-// pending returns the bytes waiting in the pipe f (FIONREAD, which is
-// TIOCINQ).
-func pending(f *os.File) int {
-	rc, err := f.SyscallConn()
+	next, err := sendSlot(s.child.cmdW)
 	if err != nil {
-		return 0
+		return nil, err
 	}
-	n := 0
-	rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
-	return n
+	sl := s.slots[0]
+	s.slots = append(s.slots[1:], next)
+	return sl, nil
 }
 
-// finish completes col, counting the events dropped unparsed as dropped
-// results.
-func (s *Sandbox) finish(col *collector) {
-	col.droppedResults += int(s.evSkipped.Swap(0))
+// finish completes col, counting the events st dropped unparsed as
+// dropped results.
+func (s *Sandbox) finish(st *streams, col *collector) {
+	col.droppedResults += int(st.evSkipped.Swap(0))
 	col.finish()
 }
 
 // crashed handles a worker that died during a command: it collects the
 // output still in the pipes, tears the sandbox down and reports why.
-func (s *Sandbox) crashed(col *collector, reason string) (*sandbox.Execution, error) {
+func (s *Sandbox) crashed(st *streams, col *collector, reason string) (*sandbox.Execution, error) {
 	select {
 	case <-s.exited:
 	case <-time.After(time.Second):
@@ -633,16 +566,16 @@ func (s *Sandbox) crashed(col *collector, reason string) (*sandbox.Execution, er
 	drain := time.After(200 * time.Millisecond)
 	for eofs < 2 {
 		select {
-		case c := <-s.outCh:
+		case c := <-st.out:
 			if c.eof {
 				eofs++
 			}
-			s.take(col, c)
+			st.take(col, c)
 		case <-drain:
 			eofs = 2
 		}
 	}
-	s.finish(col)
+	s.finish(st, col)
 	s.stateMu.Lock()
 	closed, dead, limitErr := s.closed, s.dead, s.limitErr
 	s.stateMu.Unlock()
@@ -651,7 +584,7 @@ func (s *Sandbox) crashed(col *collector, reason string) (*sandbox.Execution, er
 	} else {
 		reason += " (" + s.exit + ")"
 	}
-	if d := strings.TrimSpace(s.child.diag.String()); d != "" {
+	if d := strings.TrimSpace(s.diagnostics()); d != "" {
 		reason += ": " + d
 	}
 	if dead != "" {
@@ -666,6 +599,16 @@ func (s *Sandbox) crashed(col *collector, reason string) (*sandbox.Execution, er
 		return col.exec, limitErr
 	}
 	return col.exec, &sandbox.CrashError{SandboxID: s.id, Reason: reason}
+}
+
+// diagnostics returns what the init and, for a stateless sandbox, the
+// zygote wrote about why they stopped.
+func (s *Sandbox) diagnostics() string {
+	d := s.child.diag.String()
+	if s.zdiag != nil {
+		d += s.zdiag.String()
+	}
+	return d
 }
 
 // kill sends SIGKILL to the init (its death kills every process in the
@@ -697,6 +640,12 @@ func (s *Sandbox) teardown() {
 			s.p.releaseUID(s.uid)
 		}
 		s.child.closeHostEnds()
+		s.stateMu.Lock()
+		for _, sl := range s.slots {
+			sl.close()
+		}
+		s.slots = nil
+		s.stateMu.Unlock()
 		if err := s.dirs.remove(); err != nil {
 			s.p.cfg.logger.Warn("local sandbox: cannot remove directory", "sandbox_id", s.id, "error", err)
 		}

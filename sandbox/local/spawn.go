@@ -23,7 +23,7 @@ type child struct {
 	stdout *os.File // worker's stdout (read)
 	stderr *os.File // worker's stderr (read)
 	events *os.File // events from init and worker (read)
-	cmdW   *os.File // commands to the worker (write)
+	cmdW   *os.File // commands to the worker (write); a stateless sandbox's is a unix socket (see slot.go)
 	diag   *cappedBuffer
 }
 
@@ -70,8 +70,10 @@ func (d dirs) remove() error {
 
 // startChild re-executes this binary as a sandbox init with the
 // namespaces of plan p (plus a network namespace when netns) and sends it
-// cfg, and worker, when not nil, on initproc.FDWorker.
-func startChild(p plan, cfg initproc.Config, netns bool, worker []byte) (*child, error) {
+// cfg, and worker, when not nil, on initproc.FDWorker. With sock the
+// worker's command channel is a unix stream socket, over which a
+// stateless sandbox's zygote receives call slots; else a pipe.
+func startChild(p plan, cfg initproc.Config, netns bool, worker []byte, sock bool) (*child, error) {
 	cfg.Worker = worker != nil
 	var toClose []*os.File
 	closeAll := func() {
@@ -89,7 +91,17 @@ func startChild(p plan, cfg initproc.Config, netns bool, worker []byte) (*child,
 	cfgR, cfgW, err1 := pipe()
 	outR, outW, err2 := pipe()
 	errR, errW, err3 := pipe()
-	cmdR, cmdW, err4 := pipe()
+	var cmdR, cmdW *os.File
+	var err4 error
+	if sock {
+		var fds [2]int
+		if fds, err4 = unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0); err4 == nil {
+			cmdR, cmdW = os.NewFile(uintptr(fds[0]), "command"), os.NewFile(uintptr(fds[1]), "command")
+			toClose = append(toClose, cmdR, cmdW)
+		}
+	} else {
+		cmdR, cmdW, err4 = pipe()
+	}
 	evR, evW, err5 := pipe()
 	planR, planW, err6 := pipe()
 	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {

@@ -13,19 +13,16 @@
 # fds 1 and 2 before the "end" event, so the host knows it has read every byte
 # the cell wrote, including output of os.system and subprocesses.
 #
-# Stateless mode (settings "clean=DIR:DIR..."): the worker is a zygote that
-# never runs user code itself. It forks each cell's child from its
-# pre-imported, pristine state two cells ahead (when the cell before the
-# previous one ends, so it is warm when its cell comes); the child warms
-# up with every signal blocked, receives the command's code and
-# environment (never its nonce) over a pipe of its own, runs it and
-# exits. Then the zygote kills every other process in the sandbox but the
-# next child, writes the end markers, undoes a stop the cell sent the next
-# child or replaces it if the cell killed it, empties the writable
-# directories and forks the child after the next. Each cell therefore starts from the same clean slate, and
-# since no process of a cell can learn the nonce (the zygote is not
-# dumpable, so its memory and descriptors are closed to /proc), none can
-# forge the end of its call and outlive it into the next caller's.
+# Stateless mode (settings "clean=DIR:DIR..."): fd 3 is a unix socket
+# over which the host sends each call's slot of descriptors ahead of the
+# call; the worker is a zygote that never runs user code itself. It forks
+# each cell's child from its pre-imported, pristine state once the
+# previous cell's processes are all gone, with the slot as the child's
+# command, stdout, stderr and event descriptors; the host writes the
+# command straight to the child. After the cell the zygote kills every
+# process left, empties the writable directories, closes its copies of
+# the slot and reports the end on its own event pipe. See "stateless
+# mode" below.
 import sys, os
 
 _settings = sys.argv[1].split()  # max_text, then NAME=value settings
@@ -137,7 +134,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 _WORKER_FILE = sys._getframe().f_code.co_filename
 _MAX = int(_settings[0])
 _str = _json.encode_basestring_ascii
-_CMD = os.fdopen(3, "rb", buffering=1 << 16)
+_CMD = None  # session mode: the host's commands (fd 3), opened by _serve
 _EVT = 4
 os.set_inheritable(3, False)
 os.set_inheritable(4, False)
@@ -323,10 +320,9 @@ def _flush():
             pass
 
 
-def _finish(nonce, count=None, repair=True):
+def _finish(nonce, count=None):
     _flush()
-    if repair:  # a stateless zygote's descriptors are out of the cells' reach
-        _repair_fds()
+    _repair_fds()
     mark = ("\x00\x01sandbox-end:" + nonce + "\x00").encode()
     _write_all(_OUT, mark)
     _write_all(_ERR, mark)
@@ -368,7 +364,8 @@ def _read_command(f=None):
 
 
 def _serve():
-    global _ns, _count
+    global _ns, _count, _CMD
+    _CMD = os.fdopen(3, "rb", buffering=1 << 16)
     _send({"t": "ready"})
     while True:
         cmd = _read_command()
@@ -385,13 +382,24 @@ def _serve():
 
 
 # ---- stateless mode -------------------------------------------------------
+#
+# The zygote owns nothing a call can reach. Each call comes with a slot of
+# four descriptors the host made for it alone and passed over the command
+# socket (fd 3) ahead of time: the read end of a pipe carrying the call's
+# command, and the write ends of the call's stdout, stderr and event pipes.
+# The zygote forks the call's child with the slot as its fds 3, 1, 2 and 4;
+# the host writes the command straight into the slot's pipe, so the zygote
+# never holds a caller's code or environment, and a call's output reaches
+# the host only through pipes no other call ever holds (a flag, a pipe
+# size, an owner for I/O signals set on them dies with the call). The end
+# of a call is the zygote's own "end" event on its private fd 4, which no
+# child keeps: there is no secret to steal and nothing to forge.
 
 _SELF = os.getpid()
 _INIT = os.getppid()  # the sandbox init: 1 inside a pid namespace
 _child = 0  # pid of the cell being run
-_spare = 0  # pid of the child forked for the next cell, spared by the sweep
-_private = set()  # the zygote's ends of its children's pipes
-_DONE_FD = max(_EVT, _OUT, _ERR) + 1  # a cell's end of its report pipe
+_SOCK = None  # the host's socket: slots of descriptors, one per call
+_SLOT_FDS = 4
 
 
 def _forward_interrupt(signum, frame):
@@ -402,59 +410,68 @@ def _forward_interrupt(signum, frame):
             pass
 
 
-def _spawn():
-    # Forks a child for a later cell. It starts with every signal blocked
-    # (it may be forked while another cell runs, whose processes can
-    # signal it: what they send stays pending until the child discards it,
-    # see _cell_child and _untouched), warms up, and waits for its command
-    # on a pipe of its own. Returns (pid, the command pipe's write end, the
-    # report pipe's read end).
+def _recv_slot():
+    # The next call's slot from the host: one byte "s" and four
+    # descriptors. Ends the zygote when the host has closed the socket.
+    data, anc, flags, _ = _SOCK.recvmsg(1, _socket.CMSG_SPACE(4 * _SLOT_FDS), _socket.MSG_CMSG_CLOEXEC)
+    fds = []
+    for level, kind, raw in anc:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(raw[i:i + 4], sys.byteorder, signed=True) for i in range(0, len(raw) - 3, 4)]
+    if not data:
+        os._exit(0)
+    if data != b"s" or len(fds) != _SLOT_FDS or flags & _socket.MSG_CTRUNC:
+        os.write(2, b"sandbox: malformed slot from the host\n")
+        os._exit(3)
+    return tuple(fds)
+
+
+def _spawn(slot):
+    # Forks the child for the next cell with its slot, once no process of
+    # the previous cell is left. It starts with every signal blocked (the
+    # host's interrupt is for the cell, not for its warm-up), takes the slot
+    # as fds 3 (command), 1, 2 (output), 4 (events) and 5 (its report to
+    # the zygote), a /dev/null of its own as fd 0, closes every other
+    # descriptor (the zygote's socket, event pipe and the other slots),
+    # warms up and waits for its command. Returns (pid, the report pipe's
+    # read end, the slot).
     done_r, done_w = os.pipe()
-    cmd_r, cmd_w = os.pipe()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     pid = os.fork()
     if pid == 0:
         try:
-            if _HELD:  # a command kept until its child ended (only a replacement child, for that command, is forked meanwhile)
-                _RELAY[:_HELD] = _ZEROS[:_HELD]
-            for fd in _private | {done_r, cmd_w}:
-                os.close(fd)
-            _CMD.close()  # the host's commands, with their nonces, are the zygote's
-            # The same descriptor numbers in every cell, whatever the
-            # zygote held when it forked this child: 3 (the command pipe's,
-            # closed above) and the first after the worker's own.
-            os.dup2(cmd_r, 3)
-            os.dup2(done_w, _DONE_FD)
-            for fd in {cmd_r, done_w} - {3, _DONE_FD}:
-                os.close(fd)
-            _cell_child(3, _DONE_FD)
+            _SOCK.detach()  # fd 3 is about to be the command pipe
+            # Above every target first, so no dup2 overwrites a source.
+            high = [_fcntl.fcntl(fd, _fcntl.F_DUPFD, 6) for fd in slot + (done_w,)]
+            os.dup2(os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC), 0)
+            for fd, target in zip(high, (3, 1, 2, 4, 5)):
+                os.dup2(fd, target)
+            os.closerange(6, 1 << 20)
+            _cell_child(3, 5)
         finally:
             os._exit(0)
     signal.pthread_sigmask(signal.SIG_SETMASK, old)
     os.close(done_w)
-    os.close(cmd_r)
-    _private.update((cmd_w, done_r))
-    return pid, cmd_w, done_r
+    return pid, done_r, slot
 
 
 def _cell_child(cmd_r, done_w):
-    # The child: warm up, read the command the zygote relays, tell the
-    # zygote, and run it.
+    # The child: warm up, read the command from the slot, tell the zygote
+    # ("n"), run it, and tell the zygote it finished ("k"). At the end of
+    # the command pipe (the host closed the sandbox) it reports "e".
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         _warm_up()
     except BaseException:
         pass
     with os.fdopen(cmd_r, "rb", buffering=1 << 16) as f:
-        if f.peek(1)[:1] == b"p":  # the zygote's ping (see _checked)
-            f.read(1)
-            os.write(done_w, b"p")
         cmd = _read_command(f)
     if cmd is None:
+        os.write(done_w, b"e")
         return
     op, _, code, env = cmd
-    # Signals sent while this child waited came from the previous cell's
-    # processes (this one has not run yet): they are discarded, since
+    # A signal pending now was sent before the cell started (no process of
+    # an earlier cell existed since this child did): discarded, since
     # ignoring a pending signal discards it. An interrupt the host sends
     # for this cell comes later (timeouts are at least a millisecond).
     for sig in signal.sigpending():
@@ -482,202 +499,43 @@ def _warm_up():
     _str(repr(eval(compile(last, "<warm-up>", "eval"), ns)))
 
 
-_RELAY = _ZEROS = None  # the relay buffer and as many zeros (stateless only)
-_HELD = 0  # how many bytes of _RELAY hold a command (see _spawn)
-
-
-def _relay_command(child):
-    # Reads one command from the host and writes it to child's command
-    # pipe, with "-" in place of the nonce. The code and the environment
-    # pass through _RELAY only, so no copy of a caller's code or
-    # environment stays in the zygote's memory, from which later cells are
-    # forked. A command that fits in _RELAY is kept there until the child
-    # has ended (see _ended), which zeroes it, and a child forked meanwhile
-    # zeroes its own copy before anything else (see _spawn); a longer one
-    # is streamed and zeroed before this returns, after a ping has shown
-    # the child is alive (_checked). Returns (op, nonce, the child, what
-    # _ended needs), or None at the end of the input. The host sends the
-    # next command only after this one's end, so no read takes any of it.
-    global _HELD
-    buf, used, kept = memoryview(_RELAY), 0, False
-    try:
-        n = 0
-        while True:
-            got = os.readv(3, [buf[n:]])
-            if got == 0:
-                return None
-            n += got
-            used = max(used, n)
-            nl = _RELAY.find(b"\n", 0, n)
-            if nl >= 0:
-                break
-            if n == len(buf):
-                raise ValueError("command header too long")
-        op, nonce, ncode, nenv = bytes(buf[:nl]).split()
-        buf[:nl] = _ZEROS[:nl]  # the nonce, before any child is forked
-        rest = int(ncode) + int(nenv)
-        head = b"%s - %d %d\n" % (op, int(ncode), int(nenv))
-        total = nl + 1 + rest
-        if total <= len(buf):
-            while n < total:
-                got = os.readv(3, [buf[n:total]])
-                if got == 0:
-                    return None
-                n += got
-                used = max(used, n)
-            kept = True
-            _HELD = total
-            _to_child(child, head, buf[nl + 1:total])
-            return op.decode(), nonce.decode(), child, (head, buf[nl + 1:total], total)
-        child = _checked(child)
-        _to_child(child, head)
-        body = buf[nl + 1:n]
-        while True:
-            _to_child(child, body)
-            rest -= len(body)
-            if rest <= 0:
-                break
-            got = os.readv(3, [buf[:min(rest, len(buf))]])
-            if got == 0:
-                return None
-            body = buf[:got]
-        return op.decode(), nonce.decode(), child, None
-    finally:
-        if not kept:
-            buf[:used] = _ZEROS[:used]
-
-
-def _to_child(child, *parts):
-    try:
-        for data in parts:
-            _write_all(child[1], data)
-    except OSError:
-        pass  # the child is gone: the zygote finds out from its report
-
-
-def _ended(child, kept):
-    # Waits for the child to end and returns (the child, its wait status,
-    # the first byte of its report: "n" once it took its command). A child
-    # killed before it took its command (by a SIGKILL an earlier cell sent
-    # while it waited, acted on late) has an empty report: a command kept
-    # in _RELAY then goes to a new child, which nothing could have
-    # signalled. Zeroes the kept command.
-    global _child, _HELD
-    try:
-        for attempt in range(2):
-            _, status = os.waitpid(child[0], 0)
-            # The child is gone: this read does not wait for the processes
-            # the cell started (see _cell).
-            first = os.read(child[2], 1)
-            if first == b"n" or kept is None or attempt == 1:
-                return child, status, first
-            _close_private(child[1], child[2])
-            child = _spawn()
-            _child = child[0]
-            _to_child(child, kept[0], kept[1])
-    finally:
-        if kept is not None:
-            _RELAY[:kept[2]] = _ZEROS[:kept[2]]
-            _HELD = 0
-
-
-def _checked(child):
-    # Before a command too long to keep is streamed to it: a ping the
-    # child must answer ("p"), since a SIGKILL sent earlier is acted on
-    # before the child returns to user space. A child that does not answer
-    # is replaced.
+def _cell(child):
+    # Runs one cell: waits for the child (which reads its command from its
+    # slot and runs it), removes every process the cell left, empties the
+    # writable directories, closes the zygote's copies of the slot (the
+    # host then reads the end of the call's pipes), reports the end and
+    # forks the child for the next cell with the slot the host sent
+    # meanwhile. That child is forked only once no process of this cell
+    # is left, so no cell can reach the process that will run the next
+    # one. When the child did not finish the cell (os._exit, a fatal
+    # signal), the zygote exits the same way, so the host reports a crash
+    # as in session mode. Returns the next cell's child.
     global _child
-    _to_child(child, b"p")
-    try:
-        if os.read(child[2], 1) == b"p":
-            return child
-    except OSError:
-        pass
-    _discard(child)
-    child = _spawn()
-    _child = child[0]
-    return child
-
-
-def _discard(child):
-    try:
-        os.kill(child[0], 9)
-        os.waitpid(child[0], 0)
-    except OSError:
-        pass  # already reaped by the sweep
-    _close_private(child[1], child[2])
-
-
-def _close_private(*fds):
-    for fd in fds:
-        _private.discard(fd)
-        os.close(fd)
-
-
-def _cell(current, nxt):
-    # Runs one cell: relays the command to the current child (nxt, the
-    # child for the next cell, is warm by then), waits for the current
-    # child, removes every process the cell left, checks the next child
-    # was left alone, reports the end, empties the writable directories
-    # and forks the child for the cell after the next, which warms up
-    # while the host reads the end and sends the next command. When the
-    # child did not finish the cell (os._exit, a fatal signal), the zygote
-    # exits the same way, so the host reports a crash as in session mode.
-    # Returns the next child and the one after.
-    global _child, _spare
-    _child, _spare = current[0], nxt[0]
-    cmd = _relay_command(current)
-    if cmd is None:  # the host closed the command pipe
-        os._exit(0)
-    op, nonce, current, kept = cmd
-    current, status, report = _ended(current, kept)
-    pid, cmd_w, done_r = current
-    _close_private(cmd_w)
+    _child, done_r, slot = child
+    _, status = os.waitpid(_child, 0)
     _child = 0
     if not _sweep():
         os._exit(3)
+    report = b""
     while True:  # every writer is gone: this ends
         part = os.read(done_r, 4096)
         if not part or len(report) > 4096:
             break
         report += part
-    _close_private(done_r)
+    os.close(done_r)
+    if report.startswith(b"e"):
+        os._exit(0)  # the host closed the sandbox
     if not report.startswith(b"n"):
-        _flush()
         os._exit(3)  # died before it read its command
     if b"k" not in report[1:]:
-        _flush()
         if os.WIFSIGNALED(status):
             os._exit(128 + os.WTERMSIG(status))
         os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 3)
-    _finish(nonce, 1, repair=False)
-    nxt = _untouched(nxt)
-    _wipe_all()
-    return nxt, _spawn()
-
-
-def _untouched(child):
-    # The next cell's child existed while this cell ran, whose processes
-    # could signal it (nothing else reaches it: it is not dumpable, /proc
-    # is read-only, and the calls that change another process's limits or
-    # scheduling are refused). It blocks every signal and discards those
-    # pending when it takes its command, which leaves SIGSTOP and SIGKILL.
-    # Called after the sweep, when none of those processes is left:
-    # SIGCONT resumes a stopped child and discards the stop signals
-    # pending for it, whatever its mask; a child already dead is replaced
-    # here, one killed but not yet dead when its command comes (see
-    # _ended, _checked).
-    global _spare
-    try:
-        os.kill(child[0], signal.SIGCONT)
-        if os.waitpid(child[0], os.WNOHANG)[0] == 0:
-            return child
-    except OSError:
-        pass  # already reaped by the sweep
-    _discard(child)
-    child = _spawn()
-    _spare = child[0]
-    return child
+    _wipe_all()  # before the end: the next caller finds the directories empty
+    for fd in slot:
+        os.close(fd)
+    _send({"t": "end", "nonce": "-", "count": 1})
+    return _spawn(_recv_slot())
 
 
 def _state(pid):
@@ -694,7 +552,7 @@ def _others():
     # Every live process of the sandbox except the init and this zygote.
     pids = [int(n) for n in os.listdir("/proc") if n.isdigit()]
     if _INIT == 1:
-        return [p for p in pids if p not in (1, _SELF, _spare) and _state(p)[0] not in (None, b"Z", b"X")]
+        return [p for p in pids if p not in (1, _SELF) and _state(p)[0] not in (None, b"Z", b"X")]
     # No pid namespace: the descendants of the init (it is their subreaper).
     info = {p: _state(p) for p in pids}
     mine = {_INIT}
@@ -705,7 +563,7 @@ def _others():
             if ppid in mine and p not in mine and st is not None:
                 mine.add(p)
                 grew = True
-    return [p for p in mine if p not in (_INIT, _SELF, _spare) and info[p][0] not in (None, b"Z", b"X")]
+    return [p for p in mine if p not in (_INIT, _SELF) and info[p][0] not in (None, b"Z", b"X")]
 
 
 def _children(pid):
@@ -720,14 +578,13 @@ def _children(pid):
 
 
 def _alone():
-    # Whether the init, this zygote and the spare child are the only
-    # processes: the init's only child is the zygote and the zygote's only
-    # child is the spare, which starts none. Every other process is a
-    # descendant of one of these (orphans go to the init, a process
-    # started with CLONE_PARENT is the zygote's, alive or not until the
-    # zygote reaps it), so this is exact; a False sends the sweep to the
-    # full scan.
-    return _children(_INIT) == [b"%d" % _SELF] and _children(_SELF) == [b"%d" % _spare]
+    # Whether the init and this zygote are the only processes: the init's
+    # only child is the zygote and the zygote has none. Every other
+    # process is a descendant of one of these (orphans go to the init, a
+    # process started with CLONE_PARENT is the zygote's, alive or not
+    # until the zygote reaps it), so this is exact; a False sends the
+    # sweep to the full scan.
+    return _children(_INIT) == [b"%d" % _SELF] and _children(_SELF) == []
 
 
 def _sweep():
@@ -757,31 +614,63 @@ def _sweep():
         os.sched_yield()
 
 
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def _wipe(path):
-    # Removes everything under path, making directories the cell locked
-    # (chmod 0) writable first.
+    # Removes everything under path without recursion: it walks down one
+    # directory at a time through descriptors (no path grows with the
+    # depth, so neither Python's stack nor PATH_MAX bounds it) and back up
+    # through "..", making each directory the cell locked (chmod 0)
+    # searchable first; each directory is read once, and once more only
+    # if entries were missed. Every process of the cell is gone, so
+    # nothing moves under it.
+    os.chmod(path, 0o700)
+    fd = os.open(path, _DIR)
+    above = []  # for each level above fd: (fd's name there, its siblings still to empty)
+    todo = None  # fd's subdirectories still to empty; None: read fd
+    retries = 0
     try:
-        with os.scandir(path) as it:
-            entries = list(it)
-    except FileNotFoundError:
-        return
-    except PermissionError:
-        os.chmod(path, 0o700)
-        with os.scandir(path) as it:
-            entries = list(it)
-    for e in entries:
-        if e.is_dir(follow_symlinks=False):
+        while True:
+            if todo is None:
+                todo = []
+                with os.scandir(fd) as it:
+                    for e in it:
+                        if e.is_dir(follow_symlinks=False):
+                            todo.append(e.name)
+                        else:
+                            os.unlink(e.name, dir_fd=fd)
+            if todo:
+                sub = todo.pop()
+                os.chmod(sub, 0o700, dir_fd=fd)
+                inner = os.open(sub, _DIR, dir_fd=fd)
+                os.close(fd)
+                fd = inner
+                above.append((sub, todo))
+                todo = None
+                continue
+            if not above:
+                return
+            name, todo = above.pop()
+            outer = os.open("..", _DIR, dir_fd=fd)
+            os.close(fd)
+            fd = outer
             try:
-                os.chmod(e.path, 0o700)
-            except OSError:
-                pass
-            _wipe(e.path)
-            os.rmdir(e.path)
-        else:
-            os.unlink(e.path)
+                os.rmdir(name, dir_fd=fd)
+            except OSError as exc:
+                retries += 1
+                if exc.errno != errno.ENOTEMPTY or retries > 64:
+                    raise
+                todo.append(name)  # read it again
+    finally:
+        os.close(fd)
 
 
 def _wipe_all():
+    # Empties the writable directories and restores their modes and
+    # extended attributes. It cannot raise: a directory it cannot empty
+    # ends the sandbox before the end of the call is reported, so no
+    # caller ever starts in a directory an earlier one left dirty.
     try:
         for path, mode in _CLEAN_MODES:
             _wipe(path)
@@ -790,9 +679,11 @@ def _wipe_all():
                 os.chmod(path, mode)
             for name in os.listxattr(path):
                 os.removexattr(path, name)
-    except OSError as exc:
-        os.write(_ERR, ("sandbox: cannot clean %s\n" % exc).encode())
-        os._exit(3)
+    except BaseException as exc:
+        try:
+            os.write(2, ("sandbox: cannot clean: %r\n" % (exc,)).encode())
+        finally:
+            os._exit(3)
 
 
 def _not_dumpable():
@@ -819,23 +710,25 @@ def _not_dumpable():
 
 
 def _serve_stateless():
-    global _CLEAN_MODES, _time, _spare, gc, _RELAY, _ZEROS
-    _RELAY, _ZEROS = bytearray(1 << 16), memoryview(bytes(1 << 16))
+    global _CLEAN_MODES, _time, gc, errno, _SOCK, _socket, _fcntl
     try:
         _not_dumpable()
     except Exception as exc:
-        os.write(_ERR, ("sandbox: a stateless sandbox needs the interpreter's _ctypes module to protect its zygote: %r\n" % (exc,)).encode())
+        os.write(2, ("sandbox: a stateless sandbox needs the interpreter's _ctypes module to protect its zygote: %r\n" % (exc,)).encode())
         os._exit(3)
-    import time as _time, traceback, linecache, json, base64, gc  # noqa: F401 (shared with every cell)
+    import time as _time, traceback, linecache, json, base64, gc, errno, _socket, fcntl as _fcntl  # noqa: F401 (shared with every cell)
+    _SOCK = _socket.socket(fileno=3)
+    for fd in (_OUT, _ERR):  # the zygote writes its own diagnostics to fd 2
+        os.close(fd)
     _CLEAN_MODES = [(d, os.stat(d).st_mode & 0o7777) for d in _CLEAN]
     signal.signal(signal.SIGINT, _forward_interrupt)
     gc.collect()
     gc.freeze()  # keep the zygote's objects out of the children's collections
     gc.disable()  # and its own pages untouched between forks (each child enables it)
     _send({"t": "ready"})
-    child, nxt = _spawn(), _spawn()
+    child = _spawn(_recv_slot())
     while True:
-        child, nxt = _cell(child, nxt)
+        child = _cell(child)
 
 
 if _CLEAN:
