@@ -23,7 +23,8 @@ const (
 	DefaultTimeout        = 30 * time.Second
 	defaultStartTimeout   = 10 * time.Second
 	DefaultInterruptGrace = 100 * time.Millisecond // see WithInterruptGrace
-	DefaultMemoryBudget   = 2 << 30                // resident memory of all a sandbox's processes together (see WithMemoryBudget)
+	DefaultMemoryBudget   = 2 << 30                // memory of all a sandbox's processes together (see WithMemoryBudget)
+	DefaultCPUQuota       = 1.0                    // CPU time per wall time of a sandbox, in cores (see WithCPUQuota)
 	// DefaultHostUIDBase and DefaultHostUIDCount are the host uids given
 	// to sandboxes, one each, when the host process is root (see
 	// WithHostUIDRange): 65,536 uids from 0x70000000, far above the uids
@@ -52,6 +53,8 @@ type config struct {
 	uidBase        int
 	uidCount       int
 	nice           int
+	cpuCores       float64
+	cgroups        *cgroups // tests: use these cgroups instead of detecting them
 }
 
 func defaultConfig() config {
@@ -72,6 +75,7 @@ func defaultConfig() config {
 		uidBase:        DefaultHostUIDBase,
 		uidCount:       DefaultHostUIDCount,
 		nice:           DefaultNice,
+		cpuCores:       DefaultCPUQuota,
 	}
 }
 
@@ -239,6 +243,31 @@ func WithMemoryBudget(bytes int64) Option {
 		panic(fmt.Sprintf("local: WithMemoryBudget: value must not be negative, got %d", bytes))
 	}
 	return option(func(c *config) { c.memoryBudget = bytes })
+}
+
+// WithCPUQuota bounds the CPU time a sandbox may use to cores seconds
+// per second of wall time, all its processes together (the CFS bandwidth
+// quota of its cgroup: cpu.cfs_quota_us on cgroup v1, cpu.max on v2,
+// over a 100 ms period); a sandbox over it waits until the next period.
+// Besides the quota, the provider's sandboxes together weigh, for the
+// scheduler, like one process group of the host (one cgroup of default
+// weight, against the program's own session), however many processes and
+// sessions they start. Default 1 core; 0 sets no quota (the weight still
+// applies). It needs a cpu cgroup (see Isolation: "cgroup_v1(...cpu)" or
+// "cgroup_v2(...cpu)"); without one it has no effect, and only WithNice
+// and RLIMIT_NPROC bear on a sandbox's CPU. It panics on a negative or
+// non-finite value.
+func WithCPUQuota(cores float64) Option {
+	if !(cores >= 0 && cores < 1e6) {
+		panic(fmt.Sprintf("local: WithCPUQuota: want 0 or a positive number of cores, got %v", cores))
+	}
+	return option(func(c *config) { c.cpuCores = cores })
+}
+
+// withCgroups makes the provider use m instead of the cgroups it finds
+// (tests: a cgroup v2 hierarchy of their own).
+func withCgroups(m *cgroups) Option {
+	return option(func(c *config) { c.cgroups = m })
 }
 
 // WithInterruptGrace sets how long a run that timed out or was cancelled

@@ -48,7 +48,8 @@ type Sandbox struct {
 	// stateless: every run is a clean slate (a child forked from a pristine
 	// zygote, see worker.py), so Reset has nothing to do.
 	stateless bool
-	uid       int // host uid (see WithHostUIDRange), released on teardown
+	uid       int            // host uid (see WithHostUIDRange), released on teardown
+	cg        *sandboxCgroup // the sandbox's cgroup, nil without cgroups
 
 	outCh chan chunk
 	evCh  chan event
@@ -196,14 +197,21 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 	}
 	cfg.Args = p.workerArgs(clean)
 	cfg.Shell = initShell()
-	c, err := startChild(pl, cfg, netns, p.worker.code)
+	id := newID()
+	cg, err := p.newCgroup(id)
+	var c *child
+	if err == nil {
+		cfg.CgroupNS = cg != nil && pl.cloneflags&syscall.CLONE_NEWCGROUP != 0
+		c, err = startChild(pl, cfg, netns, p.worker.code, cg)
+	}
 	if err != nil {
+		cg.remove()
 		d.remove()
 		p.releaseUID(uid)
 		return nil, fmt.Errorf("local: start sandbox: %w", err)
 	}
 	s := &Sandbox{
-		id: newID(), p: p, child: c, dirs: d, stateless: opts.Stateless, uid: uid,
+		id: id, p: p, child: c, cg: cg, dirs: d, stateless: opts.Stateless, uid: uid,
 		outCh: make(chan chunk, 64), evCh: make(chan event, 16),
 		done: make(chan struct{}), exited: make(chan struct{}),
 	}
@@ -564,6 +572,11 @@ loop:
 		return col.exec, stopErr
 	}
 	s.finish(col)
+	if lim := s.memoryLimitError(); lim != nil {
+		// A subprocess of the run was killed at the memory limit.
+		s.teardown()
+		return col.exec, lim
+	}
 	return col.exec, nil
 }
 
@@ -643,6 +656,7 @@ func (s *Sandbox) crashed(col *collector, reason string) (*sandbox.Execution, er
 		}
 	}
 	s.finish(col)
+	s.memoryLimitError() // a process killed at the cgroup's memory limit
 	s.stateMu.Lock()
 	closed, dead, limitErr := s.closed, s.dead, s.limitErr
 	s.stateMu.Unlock()
@@ -697,6 +711,9 @@ func (s *Sandbox) teardown() {
 			s.p.releaseUID(s.uid)
 		}
 		s.child.closeHostEnds()
+		if err := s.cg.remove(); err != nil {
+			s.p.cfg.logger.Warn("local sandbox: cannot remove cgroup", "sandbox_id", s.id, "error", err)
+		}
 		if err := s.dirs.remove(); err != nil {
 			s.p.cfg.logger.Warn("local sandbox: cannot remove directory", "sandbox_id", s.id, "error", err)
 		}

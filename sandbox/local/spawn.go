@@ -70,8 +70,12 @@ func (d dirs) remove() error {
 
 // startChild re-executes this binary as a sandbox init with the
 // namespaces of plan p (plus a network namespace when netns) and sends it
-// cfg, and worker, when not nil, on initproc.FDWorker.
-func startChild(p plan, cfg initproc.Config, netns bool, worker []byte) (*child, error) {
+// cfg, and worker, when not nil, on initproc.FDWorker. With a cgroup cg
+// the init starts in it (CLONE_INTO_CGROUP) or is moved into it right
+// after it starts; either way before it has read its configuration to
+// the end, which it waits for before it goes on, so nothing the sandbox
+// runs is ever outside the cgroup.
+func startChild(p plan, cfg initproc.Config, netns bool, worker []byte, cg *sandboxCgroup) (*child, error) {
 	cfg.Worker = worker != nil
 	var toClose []*os.File
 	closeAll := func() {
@@ -106,7 +110,9 @@ func startChild(p plan, cfg initproc.Config, netns bool, worker []byte) (*child,
 		closeAll()
 		return nil, err
 	}
-	cfgW.Close()
+	if cg == nil {
+		cfgW.Close()
+	}
 	// The mount plan, executed before any other package of the program is
 	// initialised in the child (see package earlyinit).
 	plan, err := initproc.MountPlan(&cfg)
@@ -151,13 +157,36 @@ func startChild(p plan, cfg initproc.Config, netns bool, worker []byte) (*child,
 		SysProcAttr: attr,
 		Stderr:      diag,
 	}
+	if cg != nil && cg.fd >= 0 {
+		attr.UseCgroupFD, attr.CgroupFD = true, cg.fd
+	}
 	start := cmd.Start
 	if p.nsByUID {
 		start = func() error { return startAs(p.hostUID, p.hostGID, cmd.Start) }
 	}
-	if err := start(); err != nil {
+	err = start()
+	if err != nil && attr.UseCgroupFD {
+		// A kernel without CLONE_INTO_CGROUP (before 5.7): move it instead.
+		attr.UseCgroupFD, attr.CgroupFD = false, 0
+		cg.closeFD()
+		err = start()
+	}
+	if err != nil {
 		closeAll()
 		return nil, err
+	}
+	if cg != nil {
+		cg.closeFD()
+		if !attr.UseCgroupFD {
+			err = cg.m.fs.enter(cg.leaf, cmd.Process.Pid)
+		}
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			closeAll()
+			return nil, fmt.Errorf("cgroup: %w", err)
+		}
+		cfgW.Close() // the init goes on
 	}
 	for _, f := range extra {
 		f.Close()
