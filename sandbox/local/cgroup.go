@@ -80,6 +80,9 @@ type sandboxCgroup struct {
 	m    *cgroups
 	leaf []string
 	fd   int // for CLONE_INTO_CGROUP, or -1
+	// cloned: the init was started in the cgroup (CLONE_INTO_CGROUP)
+	// rather than moved into it.
+	cloned bool
 }
 
 var providerSeq atomic.Int64

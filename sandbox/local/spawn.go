@@ -177,7 +177,8 @@ func startChild(p plan, cfg initproc.Config, netns bool, worker []byte, cg *sand
 	}
 	if cg != nil {
 		cg.closeFD()
-		if !attr.UseCgroupFD {
+		cg.cloned = attr.UseCgroupFD
+		if !cg.cloned {
 			err = cg.m.fs.enter(cg.leaf, cmd.Process.Pid)
 		}
 		if err != nil {
