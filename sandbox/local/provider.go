@@ -221,7 +221,7 @@ func (p *Provider) create(ctx context.Context, opts sandbox.CreateOptions) (*San
 		return nil, sandbox.ErrClosed
 	}
 	p.sandboxes[s] = struct{}{}
-	if p.cfg.memoryBudget > 0 && !p.watching && !p.cgroupMemory() {
+	if p.cfg.memoryBudget > 0 && !p.watching {
 		p.watching = true
 		go p.watchMemory(p.stopWatch)
 	}
