@@ -158,7 +158,10 @@ func WithMaxFileSize(bytes int64) Option {
 // WithMaxProcesses bounds the processes and threads of the sandbox
 // (RLIMIT_NPROC), which stops fork bombs. It counts every process of the
 // sandbox: the worker and, in a stateless sandbox, the zygote and the
-// child waiting for the next call too. Default 64.
+// child waiting for the next call too. With a pids cgroup the kernel
+// also bounds the sandbox's tasks as a whole to n plus 16 (its init, the
+// zygote and children forked ahead, the init's threads while it starts),
+// whatever uid they run as. Default 64.
 func WithMaxProcesses(n int) Option {
 	mustPositive("WithMaxProcesses", n)
 	return option(func(c *config) { c.maxProcesses = n })
@@ -226,18 +229,21 @@ func WithDefaultTimeout(d time.Duration) Option {
 }
 
 // WithMemoryBudget sets the most memory a sandbox's processes may hold
-// together: the anonymous resident memory (what the code allocated and
-// touched) of every process in the sandbox, summed. WithMemoryLimit bounds
-// each process's address space, but a sandbox may run WithMaxProcesses
-// processes, and without a memory cgroup nothing else adds them up. The
-// provider measures every sandbox each second, and a sandbox running code
-// every 100 ms; one over its budget is killed, and its run fails with a
-// *sandbox.LimitError (not retryable: the same code would go over again)
-// carrying the output printed so far. Between two measurements the code
-// may go past the budget by what it can touch in that time. A page shared
-// after a fork counts once per process that maps it. The tmpfs mounts
-// (WithTmpSize, WithWorkDirSize) are bounded by their own sizes and are
-// not part of the budget. Default 2 GiB; 0 turns the watch off.
+// together. With a memory cgroup (Isolation names "cgroup_v1(memory...)"
+// or "cgroup_v2(memory...)") it is the cgroup's limit, enforced by the
+// kernel: anonymous and shared memory, page cache (the tmpfs mounts
+// included) and the kernel memory charged to the sandbox, socket buffers
+// among it (TCP buffers at most 32 MiB of it). Over it the kernel kills a
+// process of the sandbox, and the sandbox ends: its run fails with a
+// *sandbox.LimitError (not retryable: the same code would go over again;
+// Used is the peak) carrying the output printed so far, also when the
+// process killed was a subprocess. Without a memory cgroup the provider
+// polls instead: it sums the anonymous resident memory of the sandbox's
+// processes each second (every 100 ms while it runs code) and kills a
+// sandbox over the budget; the poll does not see shared anonymous memory,
+// a process whose main thread has exited, or kernel memory such as socket
+// buffers, and code may go past the budget between two measurements.
+// Default 2 GiB; 0 sets no budget.
 func WithMemoryBudget(bytes int64) Option {
 	if bytes < 0 {
 		panic(fmt.Sprintf("local: WithMemoryBudget: value must not be negative, got %d", bytes))
