@@ -177,10 +177,9 @@
 // Every layer here shares the host's kernel. A kernel vulnerability
 // reachable through the allowed system calls, a side channel (cache
 // timing, Spectre-class leaks, contention) or a resource the limits do
-// not cover (CPU time on a busy machine, page cache, the kernel's own
-// memory, a burst of allocation between two measurements of the memory
-// watch: there is no cgroup limit) can still hurt the host or other
-// sandboxes.
+// not cover (without cgroups: CPU time, shared and kernel memory, socket
+// buffers, a burst between two measurements of the memory watch) can
+// still hurt the host or other sandboxes.
 //
 // The worker shares its interpreter with the code it runs. Code can read
 // the current run's nonce from the worker's frames, forge end markers and
@@ -230,23 +229,41 @@
 // A clean slate is not isolation from the host's kernel (see below), and
 // callers of one pool still share its sandboxes' CPU and memory bounds.
 //
-// Memory: no memory cgroup is used (where the host process's memory
-// cgroup is not delegated to it, creating sandbox cgroups would mean
-// writing into a hierarchy it does not own). A sandbox's memory is
-// bounded by RLIMIT_AS per process (virtual memory, WithMemoryLimit) times
-// RLIMIT_NPROC processes (WithMaxProcesses), the sizes of its tmpfs
-// mounts (/work, /tmp, /dev/shm), pipe buffers per uid, and the refusal of
-// memfd and SysV shared memory. Its resident memory as a whole is bounded
-// by the provider's memory watch (WithMemoryBudget, 2 GiB by default),
-// which sums the anonymous resident memory of the sandbox's processes
-// every 100 ms while it runs code and every second otherwise, and kills
-// a sandbox over its budget (its run fails with a *sandbox.LimitError,
-// not retryable); being a poll, it lets a burst of allocation past the
-// budget until the next measurement. The kernel's OOM killer is the last
-// resort, and it takes a
-// sandboxed process first, the largest, before any of the host's: every
-// process of a sandbox has the highest oom_score_adj ("oom_first"), which
-// its code cannot lower.
+// Resources: where the host process may create cgroups under its own
+// (root on a cgroup v1 host, or a cgroup v2 hierarchy whose controllers
+// its cgroup can delegate; see docs/local-sandbox.md), each sandbox gets
+// a cgroup of its own, <own cgroup>/ttadev-<pid>-<n>/<sandbox id>, which
+// the init enters before any sandboxed code runs and which is the root of
+// the sandbox's cgroup namespace. Isolation().Active names it, e.g.
+// "cgroup_v1(memory,pids,cpu)". The kernel then bounds the sandbox's
+// memory — anonymous, shared, page cache and the kernel memory charged to
+// it, socket buffers included — to WithMemoryBudget (2 GiB by default),
+// its TCP buffers to 32 MiB of that (so its loopback connections cannot
+// starve the host's TCP), its processes and threads to WithMaxProcesses
+// plus 16 of its own, and its CPU to WithCPUQuota (1 core), all the
+// provider's sandboxes together weighing like one process group of the
+// host. Going over the memory budget ends the sandbox: its run fails with
+// a *sandbox.LimitError (Used is the peak) and the output printed so far,
+// also when the process the kernel killed was a subprocess. Teardown
+// kills whatever is left in the cgroup and removes it.
+//
+// Without a memory cgroup (Isolation().Missing["cgroup"] says why) a
+// sandbox's memory is bounded by RLIMIT_AS per process (virtual memory,
+// WithMemoryLimit) times RLIMIT_NPROC processes (WithMaxProcesses), the
+// sizes of its tmpfs mounts (/work, /tmp, /dev/shm), pipe buffers per
+// uid, and the refusal of memfd and SysV shared memory, and its resident
+// memory by the provider's memory watch, which sums the anonymous
+// resident memory of the sandbox's processes every 100 ms while it runs
+// code and every second otherwise, and kills a sandbox over its budget.
+// The watch does not see shared anonymous memory (mmap(-1, n)), a
+// process whose main thread has exited, socket buffers or other kernel
+// memory, nor a burst between two measurements; nothing then bounds a
+// sandbox's TCP buffers or its CPU share (each setsid session is a
+// scheduler autogroup as heavy as the host program). The kernel's OOM
+// killer is the last resort either way, and it takes a sandboxed process
+// first, the largest, before any of the host's: every process of a
+// sandbox has the highest oom_score_adj ("oom_first"), which its code
+// cannot lower.
 //
 // Shared kernel counters: with a root host process at the "userns" level
 // every per-user and per-user-namespace counter is charged to the
@@ -256,7 +273,7 @@
 // Isolation().Missing names "userns_owner": the namespace's counts are
 // then charged to root as well, each sandbox's share capped. An
 // unprivileged host process's sandboxes all run as, and charge, its own
-// uid. CPU time has no per-sandbox share (no CPU cgroup). By default
+// uid. CPU time: see Resources above. By default
 // sandboxed code runs at the host's priority; WithNice(10) makes it yield
 // (process for process, the program running it then gets about nine
 // times its CPU when both are busy, though a sandbox may run up to

@@ -161,7 +161,7 @@ func probeOnceWith(workRoot string, p plan) (*initproc.Report, error) {
 	defer d.remove()
 	cfg := initConfig(p, d, p.netns, nil, nil)
 	cfg.Probe = true
-	c, err := startChild(p, cfg, p.netns, nil, false)
+	c, err := startChild(p, cfg, p.netns, nil, false, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,13 @@ import (
 	"github.com/ttadev/primitives/sandbox"
 )
 
+// With a memory cgroup (see cgroup.go) the kernel holds each sandbox to
+// its budget, and the watch only reads, for each sandbox, how many of its
+// processes the kernel killed for it (one small file): a sandbox with
+// such a kill is stopped at once with the *sandbox.LimitError, even when
+// the process killed was not the worker. The rest of this file is the
+// fallback where the host offers no memory cgroup.
+//
 // Without a memory cgroup nothing in the kernel adds up what a sandbox's
 // processes hold: RLIMIT_AS bounds each process, and a sandbox may run
 // WithMaxProcesses of them. The provider's memory watch does the sum: it
@@ -234,19 +241,31 @@ func (s *Sandbox) checkMemory(w *treeWalker, budget int64) {
 		return // its pid may already name another process
 	default:
 	}
-	used, _ := w.anonResident(s.child.cmd.Process.Pid)
-	if used <= budget {
-		return
-	}
-	s.stateMu.Lock()
-	if s.dead != "" || s.closed {
+	if s.p.cgroupMemory() {
+		// The kernel holds the sandbox to its budget; a process it killed
+		// for it ends the sandbox (the worker may be waiting for that
+		// process forever).
+		s.stateMu.Lock()
+		stopped := s.limitErr != nil || s.closed
 		s.stateMu.Unlock()
-		return
+		if stopped || s.memoryLimitError() == nil {
+			return
+		}
+	} else {
+		used, _ := w.anonResident(s.child.cmd.Process.Pid)
+		if used <= budget {
+			return
+		}
+		s.stateMu.Lock()
+		if s.dead != "" || s.closed {
+			s.stateMu.Unlock()
+			return
+		}
+		s.limitErr = &sandbox.LimitError{SandboxID: s.id, Resource: "memory", Limit: budget, Used: used}
+		s.dead = s.limitErr.Error()
+		s.stateMu.Unlock()
+		s.p.cfg.logger.Warn("local sandbox: memory budget exceeded, sandbox stopped", "sandbox_id", s.id, "used_bytes", used, "budget_bytes", budget)
 	}
-	s.limitErr = &sandbox.LimitError{SandboxID: s.id, Resource: "memory", Limit: budget, Used: used}
-	s.dead = s.limitErr.Error()
-	s.stateMu.Unlock()
-	s.p.cfg.logger.Warn("local sandbox: memory budget exceeded, sandbox stopped", "sandbox_id", s.id, "used_bytes", used, "budget_bytes", budget)
 	s.kill()
 	// A run in progress notices the death, collects the output and tears
 	// down; otherwise (or if it ended just before the kill) this does.

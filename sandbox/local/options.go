@@ -23,7 +23,8 @@ const (
 	DefaultTimeout        = 30 * time.Second
 	defaultStartTimeout   = 10 * time.Second
 	DefaultInterruptGrace = 100 * time.Millisecond // see WithInterruptGrace
-	DefaultMemoryBudget   = 2 << 30                // resident memory of all a sandbox's processes together (see WithMemoryBudget)
+	DefaultMemoryBudget   = 2 << 30                // memory of all a sandbox's processes together (see WithMemoryBudget)
+	DefaultCPUQuota       = 1.0                    // CPU time per wall time of a sandbox, in cores (see WithCPUQuota)
 	// DefaultHostUIDBase and DefaultHostUIDCount are the host uids given
 	// to sandboxes, one each, when the host process is root (see
 	// WithHostUIDRange): 65,536 uids from 0x70000000, far above the uids
@@ -52,6 +53,8 @@ type config struct {
 	uidBase        int
 	uidCount       int
 	nice           int
+	cpuCores       float64
+	cgroups        *cgroups // tests: use these cgroups instead of detecting them
 }
 
 func defaultConfig() config {
@@ -72,6 +75,7 @@ func defaultConfig() config {
 		uidBase:        DefaultHostUIDBase,
 		uidCount:       DefaultHostUIDCount,
 		nice:           DefaultNice,
+		cpuCores:       DefaultCPUQuota,
 	}
 }
 
@@ -154,7 +158,10 @@ func WithMaxFileSize(bytes int64) Option {
 // WithMaxProcesses bounds the processes and threads of the sandbox
 // (RLIMIT_NPROC), which stops fork bombs. It counts every process of the
 // sandbox: the worker and, in a stateless sandbox, the zygote and the
-// child waiting for the next call too. Default 64.
+// child waiting for the next call too. With a pids cgroup the kernel
+// also bounds the sandbox's tasks as a whole to n plus 16 (its init, the
+// zygote and children forked ahead, the init's threads while it starts),
+// whatever uid they run as. Default 64.
 func WithMaxProcesses(n int) Option {
 	mustPositive("WithMaxProcesses", n)
 	return option(func(c *config) { c.maxProcesses = n })
@@ -222,23 +229,51 @@ func WithDefaultTimeout(d time.Duration) Option {
 }
 
 // WithMemoryBudget sets the most memory a sandbox's processes may hold
-// together: the anonymous resident memory (what the code allocated and
-// touched) of every process in the sandbox, summed. WithMemoryLimit bounds
-// each process's address space, but a sandbox may run WithMaxProcesses
-// processes, and without a memory cgroup nothing else adds them up. The
-// provider measures every sandbox each second, and a sandbox running code
-// every 100 ms; one over its budget is killed, and its run fails with a
-// *sandbox.LimitError (not retryable: the same code would go over again)
-// carrying the output printed so far. Between two measurements the code
-// may go past the budget by what it can touch in that time. A page shared
-// after a fork counts once per process that maps it. The tmpfs mounts
-// (WithTmpSize, WithWorkDirSize) are bounded by their own sizes and are
-// not part of the budget. Default 2 GiB; 0 turns the watch off.
+// together. With a memory cgroup (Isolation names "cgroup_v1(memory...)"
+// or "cgroup_v2(memory...)") it is the cgroup's limit, enforced by the
+// kernel: anonymous and shared memory, page cache (the tmpfs mounts
+// included) and the kernel memory charged to the sandbox, socket buffers
+// among it (TCP buffers at most 32 MiB of it). Over it the kernel kills a
+// process of the sandbox, and the sandbox ends: its run fails with a
+// *sandbox.LimitError (not retryable: the same code would go over again;
+// Used is the peak) carrying the output printed so far, also when the
+// process killed was a subprocess. Without a memory cgroup the provider
+// polls instead: it sums the anonymous resident memory of the sandbox's
+// processes each second (every 100 ms while it runs code) and kills a
+// sandbox over the budget; the poll does not see shared anonymous memory,
+// a process whose main thread has exited, or kernel memory such as socket
+// buffers, and code may go past the budget between two measurements.
+// Default 2 GiB; 0 sets no budget.
 func WithMemoryBudget(bytes int64) Option {
 	if bytes < 0 {
 		panic(fmt.Sprintf("local: WithMemoryBudget: value must not be negative, got %d", bytes))
 	}
 	return option(func(c *config) { c.memoryBudget = bytes })
+}
+
+// WithCPUQuota bounds the CPU time a sandbox may use to cores seconds
+// per second of wall time, all its processes together (the CFS bandwidth
+// quota of its cgroup: cpu.cfs_quota_us on cgroup v1, cpu.max on v2,
+// over a 100 ms period); a sandbox over it waits until the next period.
+// Besides the quota, the provider's sandboxes together weigh, for the
+// scheduler, like one process group of the host (one cgroup of default
+// weight, against the program's own session), however many processes and
+// sessions they start. Default 1 core; 0 sets no quota (the weight still
+// applies). It needs a cpu cgroup (see Isolation: "cgroup_v1(...cpu)" or
+// "cgroup_v2(...cpu)"); without one it has no effect, and only WithNice
+// and RLIMIT_NPROC bear on a sandbox's CPU. It panics on a negative or
+// non-finite value.
+func WithCPUQuota(cores float64) Option {
+	if !(cores >= 0 && cores < 1e6) {
+		panic(fmt.Sprintf("local: WithCPUQuota: want 0 or a positive number of cores, got %v", cores))
+	}
+	return option(func(c *config) { c.cpuCores = cores })
+}
+
+// withCgroups makes the provider use m instead of the cgroups it finds
+// (tests: a cgroup v2 hierarchy of their own).
+func withCgroups(m *cgroups) Option {
+	return option(func(c *config) { c.cgroups = m })
 }
 
 // WithInterruptGrace sets how long a run that timed out or was cancelled

@@ -47,6 +47,9 @@ type Provider struct {
 	// sandbox until none is left (or Close closes stopWatch).
 	watching  bool
 	stopWatch chan struct{}
+	// cgroups gives each sandbox a cgroup of its own (nil where the host
+	// process can create none: the memory watch is the fallback).
+	cgroups *cgroups
 }
 
 var _ sandbox.Provider = (*Provider)(nil)
@@ -92,17 +95,23 @@ func New(opts ...Option) (*Provider, error) {
 	if err := checkInterpreterUsable(exe, uid, gid, p.mount); err != nil {
 		return nil, err
 	}
+	if perUID {
+		iso.Active = append(iso.Active, "uid_per_sandbox")
+	}
+	cg := cfg.cgroups
+	if cg == nil {
+		cg = addCgroups(&iso)
+	} else {
+		iso.Active = append(iso.Active, cg.fs.name())
+	}
 	logIsolation(cfg.logger, iso, exe, cfg.allowUnsafe)
 	if !(iso.FilesystemIsolated && iso.NetworkIsolated) && !cfg.allowUnsafe {
 		return nil, fmt.Errorf("%w (level %s, missing: %v)", ErrIsolationUnavailable, iso.Level, iso.Missing)
 	}
-	if perUID {
-		iso.Active = append(iso.Active, "uid_per_sandbox")
-	}
 	return &Provider{cfg: cfg, plan: p, iso: iso, interpreter: exe, roBinds: interpreterBinds(exe),
 		worker:    loadWorker(exe),
 		sandboxes: map[*Sandbox]struct{}{}, uids: map[int]bool{}, perUID: perUID,
-		stopWatch: make(chan struct{})}, nil
+		stopWatch: make(chan struct{}), cgroups: cg}, nil
 }
 
 // loggedIsolation holds the isolation results already logged at Info in

@@ -45,7 +45,8 @@ type Sandbox struct {
 	// stateless: every run is a clean slate (a child forked from a pristine
 	// zygote, see worker.py), so Reset has nothing to do.
 	stateless bool
-	uid       int // host uid (see WithHostUIDRange), released on teardown
+	uid       int            // host uid (see WithHostUIDRange), released on teardown
+	cg        *sandboxCgroup // the sandbox's cgroup, nil without cgroups
 
 	// streams reads the worker's own pipes: everything of a session; of a
 	// stateless sandbox, the zygote's events (its stdout and stderr carry
@@ -192,14 +193,21 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 	}
 	cfg.Args = p.workerArgs(clean)
 	cfg.Shell = initShell()
-	c, err := startChild(pl, cfg, netns, p.worker.code, opts.Stateless)
+	id := newID()
+	cg, err := p.newCgroup(id)
+	var c *child
+	if err == nil {
+		cfg.CgroupNS = cg != nil && pl.cloneflags&syscall.CLONE_NEWCGROUP != 0
+		c, err = startChild(pl, cfg, netns, p.worker.code, opts.Stateless, cg)
+	}
 	if err != nil {
+		cg.remove()
 		d.remove()
 		p.releaseUID(uid)
 		return nil, fmt.Errorf("local: start sandbox: %w", err)
 	}
 	s := &Sandbox{
-		id: newID(), p: p, child: c, dirs: d, stateless: opts.Stateless, uid: uid,
+		id: id, p: p, child: c, cg: cg, dirs: d, stateless: opts.Stateless, uid: uid,
 		done: make(chan struct{}), exited: make(chan struct{}),
 	}
 	maxLine := 8*p.cfg.maxOutput + 1<<20
@@ -519,6 +527,11 @@ loop:
 		return col.exec, stopErr
 	}
 	s.finish(st, col)
+	if lim := s.memoryLimitError(); lim != nil {
+		// A subprocess of the run was killed at the memory limit.
+		s.teardown()
+		return col.exec, lim
+	}
 	return col.exec, nil
 }
 
@@ -576,6 +589,7 @@ func (s *Sandbox) crashed(st *streams, col *collector, reason string) (*sandbox.
 		}
 	}
 	s.finish(st, col)
+	s.memoryLimitError() // a process killed at the cgroup's memory limit
 	s.stateMu.Lock()
 	closed, dead, limitErr := s.closed, s.dead, s.limitErr
 	s.stateMu.Unlock()
@@ -646,6 +660,9 @@ func (s *Sandbox) teardown() {
 		}
 		s.slots = nil
 		s.stateMu.Unlock()
+		if err := s.cg.remove(); err != nil {
+			s.p.cfg.logger.Warn("local sandbox: cannot remove cgroup", "sandbox_id", s.id, "error", err)
+		}
 		if err := s.dirs.remove(); err != nil {
 			s.p.cfg.logger.Warn("local sandbox: cannot remove directory", "sandbox_id", s.id, "error", err)
 		}

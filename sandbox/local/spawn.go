@@ -72,8 +72,12 @@ func (d dirs) remove() error {
 // namespaces of plan p (plus a network namespace when netns) and sends it
 // cfg, and worker, when not nil, on initproc.FDWorker. With sock the
 // worker's command channel is a unix stream socket, over which a
-// stateless sandbox's zygote receives call slots; else a pipe.
-func startChild(p plan, cfg initproc.Config, netns bool, worker []byte, sock bool) (*child, error) {
+// stateless sandbox's zygote receives call slots; else a pipe. With a
+// cgroup cg the init starts in it (CLONE_INTO_CGROUP) or is moved into it
+// right after it starts; either way before it has read its configuration
+// to the end, which it waits for before it goes on, so nothing the
+// sandbox runs is ever outside the cgroup.
+func startChild(p plan, cfg initproc.Config, netns bool, worker []byte, sock bool, cg *sandboxCgroup) (*child, error) {
 	cfg.Worker = worker != nil
 	var toClose []*os.File
 	closeAll := func() {
@@ -118,7 +122,9 @@ func startChild(p plan, cfg initproc.Config, netns bool, worker []byte, sock boo
 		closeAll()
 		return nil, err
 	}
-	cfgW.Close()
+	if cg == nil {
+		cfgW.Close()
+	}
 	// The mount plan, executed before any other package of the program is
 	// initialised in the child (see package earlyinit).
 	plan, err := initproc.MountPlan(&cfg)
@@ -163,13 +169,37 @@ func startChild(p plan, cfg initproc.Config, netns bool, worker []byte, sock boo
 		SysProcAttr: attr,
 		Stderr:      diag,
 	}
+	if cg != nil && cg.fd >= 0 {
+		attr.UseCgroupFD, attr.CgroupFD = true, cg.fd
+	}
 	start := cmd.Start
 	if p.nsByUID {
 		start = func() error { return startAs(p.hostUID, p.hostGID, cmd.Start) }
 	}
-	if err := start(); err != nil {
+	err = start()
+	if err != nil && attr.UseCgroupFD {
+		// A kernel without CLONE_INTO_CGROUP (before 5.7): move it instead.
+		attr.UseCgroupFD, attr.CgroupFD = false, 0
+		cg.closeFD()
+		err = start()
+	}
+	if err != nil {
 		closeAll()
 		return nil, err
+	}
+	if cg != nil {
+		cg.closeFD()
+		cg.cloned = attr.UseCgroupFD
+		if !cg.cloned {
+			err = cg.m.fs.enter(cg.leaf, cmd.Process.Pid)
+		}
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			closeAll()
+			return nil, fmt.Errorf("cgroup: %w", err)
+		}
+		cfgW.Close() // the init goes on
 	}
 	for _, f := range extra {
 		f.Close()

@@ -43,6 +43,10 @@ type Config struct {
 	NetNS     bool  `json:"net_ns"` // in a new network namespace: bring lo up
 	UTS       bool  `json:"uts"`    // in a new UTS namespace: set the hostname
 	PidNS     bool  `json:"pid_ns"` // process 1 of a new pid namespace
+	// CgroupNS: the init was started in a cgroup namespace and then put in
+	// the sandbox's own cgroup; it enters a new cgroup namespace rooted
+	// there, so /proc/self/cgroup inside shows "/" and no host path.
+	CgroupNS bool `json:"cgroup_ns,omitempty"`
 
 	DropUID int `json:"drop_uid"` // >= 0: switch to this uid/gid before starting the worker (no user namespace)
 	DropGID int `json:"drop_gid"`

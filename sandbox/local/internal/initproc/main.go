@@ -42,6 +42,13 @@ func Main() {
 		fatal("decode config: %v", err)
 	}
 	unix.Close(FDConfig)
+	if cfg.CgroupNS {
+		// The host has moved this process into the sandbox's cgroup before
+		// it closed the configuration.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			fatal("cgroup namespace: %v", err)
+		}
+	}
 	// Nothing inside may read this process's memory through /proc.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	if !cfg.PidNS {
