@@ -181,9 +181,9 @@
 // buffers, a burst between two measurements of the memory watch) can
 // still hurt the host or other sandboxes.
 //
-// The worker shares its interpreter with the code it runs. Code can read
-// the current run's nonce from the worker's frames, forge end markers and
-// result events, patch the worker or leave threads and background
+// A session's worker shares its interpreter with the code it runs. Code
+// can read the current run's nonce from the worker's frames, forge end
+// markers and result events, patch the worker or leave threads and background
 // processes behind: what a sandbox reports is only as trustworthy as the
 // code it ran (the host stays safe: output and results are bounded, and
 // a desynchronised or silent worker ends in a timeout). On a persistent
@@ -198,33 +198,37 @@
 // for stateless sandboxes (CreateOptions.Stateless). Their worker is a
 // zygote: a Python process that has imported what the worker needs, is
 // not dumpable (its memory and descriptors are closed to /proc) and never
-// runs user code. Each run is a child forked from it, two runs ahead:
-// when a run ends, the zygote forks the child for the run after the
-// next, which warms up with every signal blocked while the next run
-// goes. The zygote reads each command and relays only its code and
-// environment to the child, through one buffer it zeroes once the child
-// has ended (a child forked meanwhile zeroes its own copy first), so no child holds another caller's code or the
-// run's nonce (nothing of a run can forge its end). When the child ends,
-// the zygote kills every other process of the sandbox (all of the pid
-// namespace but the init, itself and the next child, until none is
-// left), writes the end of the run, undoes a stop the run sent the next
-// child or replaces it if the run killed it (even one that dies only when
-// its command comes), empties /work (the home directory), /tmp and
-// /dev/shm, restoring their modes and removing their extended
-// attributes, and forks the child for the run after the next. The next child discards any signal left pending for it. So
-// nothing of a run is visible to the next: files, environment, processes
-// and threads, imported modules and their patches, builtins, open
-// descriptors, working directory, signal handlers, masks, pending signals
+// runs user code. Each run is a child forked from it with a slot of its
+// own: four pipes the host made for that run alone and passed to the
+// zygote over a unix socket ahead of the run, which become the child's
+// command, stdout, stderr and event descriptors. The host writes the
+// command straight into the slot (the zygote never holds a caller's code
+// or environment); whatever the run sets on its descriptors (non-blocking
+// mode, the pipe size, an owner for I/O signals) stays with pipes no
+// other run holds; its output ends where its pipes end, once its last
+// process is gone; and the end of the run is the zygote's event on a pipe
+// no child holds, so there is no secret for a run to steal and no end to
+// forge. When the child ends, the zygote kills every other process of
+// the sandbox (all of the pid namespace but the init and itself, until
+// none is left), empties /work (the home directory), /tmp and /dev/shm
+// without recursion, restoring their modes and removing their extended
+// attributes, reports the end and only then forks the child of the next
+// run, which warms up while the host reads the end: no process of a run
+// coexists with the one that will run the next. So nothing of a run is
+// visible to the next: files, environment, processes and threads,
+// imported modules and their patches, builtins, open descriptors and
+// their flags, working directory, signal handlers, masks, pending signals
 // and alarms, rlimits lowered by the code, CPU time and peak memory; a run
 // cannot change the limits, priority, affinity or scheduling policy of
 // the processes that outlive it (seccomp), nor their memory (/proc is
 // read-only). SysV IPC and POSIX message queues, which would outlive the
-// processes, are refused by the seccomp filter. The zygote's hash seed and
-// its address-space layout are the same in every run of one sandbox.
-// A run that crashes the child (os._exit, a fatal signal) kills the
-// sandbox as on a persistent worker. Without a pid namespace (level
-// "none") the zygote kills the init's descendants instead, and the host's
-// /dev/shm is not emptied.
+// processes, are refused by the seccomp filter. The runs of one sandbox
+// share its network namespace (a port left in TIME_WAIT, /proc/net
+// counters), the zygote's hash seed and its address-space layout. A run
+// that crashes the child (os._exit, a fatal signal) or kills the zygote
+// kills the sandbox as on a persistent worker. Without a pid namespace
+// (level "none") the zygote kills the init's descendants instead, and the
+// host's /dev/shm is not emptied.
 //
 // A clean slate is not isolation from the host's kernel (see below), and
 // callers of one pool still share its sandboxes' CPU and memory bounds.

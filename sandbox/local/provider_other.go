@@ -61,3 +61,7 @@ func (s *Sandbox) Reset(context.Context) error { return ErrUnsupportedPlatform }
 
 // Close returns nil.
 func (s *Sandbox) Close(context.Context) error { return nil }
+
+// cgroups exists on Linux only; elsewhere the option that sets it is
+// never used.
+type cgroups struct{}
