@@ -222,9 +222,14 @@
 // cannot change the limits, priority, affinity or scheduling policy of
 // the processes that outlive it (seccomp), nor their memory (/proc is
 // read-only). SysV IPC and POSIX message queues, which would outlive the
-// processes, are refused by the seccomp filter. The runs of one sandbox
-// share its network namespace (a port left in TIME_WAIT, /proc/net
-// counters), the zygote's hash seed and its address-space layout. A run
+// processes, are refused by the seccomp filter. Each run has a network
+// namespace of its own, made by its child in a user namespace of its own
+// before its command comes (layer "netns_per_call"; there the run's uid
+// is the overflow uid 65534), so no port left in TIME_WAIT, socket or
+// /proc/net counter of one run is seen by the next; where the kernel
+// refuses an unprivileged user namespace the runs share the sandbox's and
+// Isolation().Missing says so. The runs of one sandbox share the zygote's
+// hash seed and its address-space layout. A run
 // that crashes the child (os._exit, a fatal signal) or kills the zygote
 // kills the sandbox as on a persistent worker. Without a pid namespace
 // (level "none") the zygote kills the init's descendants instead, and the

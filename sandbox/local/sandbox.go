@@ -192,6 +192,10 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 		}
 	}
 	cfg.Args = p.workerArgs(clean)
+	callNS, noCallNS := p.callNetNS(opts.Stateless, netns)
+	if callNS {
+		withCallNetNS(&cfg)
+	}
 	cfg.Shell = initShell()
 	id := newID()
 	cg, err := p.newCgroup(id)
@@ -233,6 +237,15 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 	if err := s.handshake(ctx, netns); err != nil {
 		s.teardown()
 		return nil, err
+	}
+	switch {
+	case callNS:
+		s.iso.Active = append(s.iso.Active, "netns_per_call")
+	case opts.Stateless:
+		if s.iso.Missing == nil {
+			s.iso.Missing = map[string]string{}
+		}
+		s.iso.Missing["netns_per_call"] = noCallNS
 	}
 	if opts.Lifetime > 0 {
 		s.lifetime = time.AfterFunc(opts.Lifetime, func() {

@@ -140,3 +140,82 @@ print(sorted(os.listdir("/work")), os.listdir("/tmp"), os.listdir("/dev/shm"))
 		t.Fatal(err)
 	}
 }
+
+// A call leaves a connection in TIME_WAIT on 127.0.0.1:8000, which keeps
+// the port from being bound again in its network namespace for a minute.
+// Each call has a network namespace of its own (layer netns_per_call): the
+// next call binds the port at once and sees no connection and no counter
+// of the earlier call. Where the host cannot give calls namespaces of
+// their own, the sandbox must say so in its isolation report.
+func TestStatelessNetworkStateIsTheCallsOwn(t *testing.T) {
+	s := newSandbox(t, sharedProvider(t), sandbox.CreateOptions{Stateless: true})
+	if !s.Isolation().Has("netns_per_call") {
+		why, ok := s.Isolation().Missing["netns_per_call"]
+		if !ok || why == "" {
+			t.Fatalf("a stateless sandbox neither has netns_per_call nor says why: %+v", s.Isolation())
+		}
+		t.Logf("no network namespace per call on this host (%s): the report says so", why)
+		return
+	}
+	first := mustSucceed(t, s, `
+import errno, os, socket
+srv = socket.socket()
+srv.bind(("127.0.0.1", 8000))
+srv.listen()
+c = socket.create_connection(("127.0.0.1", 8000))
+a, _ = srv.accept()
+a.close()  # the active close: 127.0.0.1:8000 goes to TIME_WAIT
+c.recv(1)
+c.close()
+srv.close()
+try:
+    socket.socket().bind(("127.0.0.1", 8000))
+    print("bound")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+print(os.readlink("/proc/self/ns/net"))
+`)
+	lines := strings.Fields(first.StdoutText())
+	if len(lines) != 2 || lines[0] != "EADDRINUSE" {
+		t.Fatalf("the first call did not leave the port in use: %q: the test proves nothing", first.StdoutText())
+	}
+	second := mustSucceed(t, s, `
+import os, socket
+socket.socket().bind(("127.0.0.1", 8000))
+tcp = open("/proc/net/tcp").read().splitlines()[1:]
+snmp = open("/proc/net/snmp").read().splitlines()
+tcpstats = dict(zip(*[l.split()[1:] for l in snmp if l.startswith("Tcp:")]))
+print("bound", len(tcp), tcpstats["ActiveOpens"], os.readlink("/proc/self/ns/net"))
+`)
+	got := strings.Fields(second.StdoutText())
+	if len(got) != 4 || got[0] != "bound" || got[1] != "0" || got[2] != "0" || got[3] == lines[1] {
+		t.Fatalf("the next call: %q (the first ran in %s)", second.StdoutText(), lines[1])
+	}
+}
+
+// Inside its own namespaces a call holds no capability, cannot make
+// another namespace and runs as the overflow uid; loopback works.
+func TestStatelessCallNamespaceGivesNoPrivilege(t *testing.T) {
+	s := newSandbox(t, sharedProvider(t), sandbox.CreateOptions{Stateless: true})
+	if !s.Isolation().Has("netns_per_call") {
+		t.Logf("no network namespace per call here (%s): nothing to check", s.Isolation().Missing["netns_per_call"])
+		return
+	}
+	ex := mustSucceed(t, s, `
+import ctypes, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+caps = [l.split()[1] for l in open("/proc/self/status") if l.startswith(("CapEff", "CapPrm", "CapBnd", "CapAmb"))]
+refused = []
+for flags in (0x10000000 | 0x40000000, 0x40000000, 0x10000000, 0x20000, 0x20000000):
+    ctypes.set_errno(0)
+    refused.append(libc.unshare(flags) == -1 and ctypes.get_errno() == 1)
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen()
+socket.create_connection(srv.getsockname()).close()
+print(os.getuid(), set(caps), all(refused))
+`)
+	if got := strings.TrimSpace(ex.StdoutText()); got != "65534 {'0000000000000000'} True" {
+		t.Fatalf("uid, capabilities, unshare refused: %s", got)
+	}
+}

@@ -27,14 +27,19 @@ import sys, os
 
 _settings = sys.argv[1].split()  # max_text, then NAME=value settings
 _CLEAN = []  # stateless mode: directories emptied after each cell
+_CALLNS_NR = 0  # stateless mode: unshare's number, when each cell gets a network namespace
 
 
 def _limits():
+    global _CALLNS_NR
     import resource
     for item in _settings[1:]:
         name, value = item.split("=", 1)
         if name == "clean":
             _CLEAN.extend(d for d in value.split(":") if d)
+            continue
+        if name == "callns":
+            _CALLNS_NR = int(value)
             continue
         if name == "nice":
             os.setpriority(os.PRIO_PROCESS, 0, int(value))
@@ -426,6 +431,83 @@ def _recv_slot():
     return tuple(fds)
 
 
+_NS = None  # what _ns_enter needs, made once by the zygote (_ns_prepare)
+
+
+def _ns_prepare():
+    # Made once in the zygote, so a cell's child only makes system calls:
+    # the C functions, the capability header and empty sets, the ifreq
+    # that brings lo up, and the child's own seccomp filter, which refuses
+    # unshare (the sandbox's filter lets exactly the one unshare through).
+    global _NS
+    import _ctypes, struct, time
+
+    class c_int(_ctypes._SimpleCData):
+        _type_ = "i"
+
+    class c_ulong(_ctypes._SimpleCData):
+        _type_ = "L"
+
+    class c_char(_ctypes._SimpleCData):
+        _type_ = "c"
+
+    class fn(_ctypes.CFuncPtr):
+        _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+        _restype_ = c_int
+        _argtypes_ = (c_ulong,) * 5
+
+    libc = _ctypes.dlopen(None)
+
+    def buf(data):
+        class arr(_ctypes.Array):
+            _type_ = c_char
+            _length_ = len(data)
+        a = arr.from_buffer_copy(data)
+        return a, _ctypes.addressof(a)
+
+    def ins(code, jt, jf, k):  # struct sock_filter
+        return struct.pack("HBBI", code, jt, jf, k)
+
+    # ld [nr]; jeq unshare ? EPERM : ALLOW
+    filt = buf(ins(0x20, 0, 0, 0) + ins(0x15, 0, 1, _CALLNS_NR) + ins(0x06, 0, 0, 0x50000 | 1) + ins(0x06, 0, 0, 0x7fff0000))
+    prog = buf(struct.pack("HxxxxxxQ", 4, filt[1]))  # struct sock_fprog
+    lo = struct.pack("16sH14x", b"lo", 0x1 | 0x8 | 0x40)  # IFF_UP | IFF_LOOPBACK | IFF_RUNNING
+    _NS = (fn(_ctypes.dlsym(libc, "unshare")), fn(_ctypes.dlsym(libc, "prctl")), fn(_ctypes.dlsym(libc, "capset")),
+           buf(struct.pack("Ii", 0x20080522, 0)), buf(bytes(24)), filt, prog, _ctypes.get_errno, lo, time.sleep)
+
+
+def _ns_enter():
+    # In a cell's child, before its command: a user namespace (which needs
+    # no privilege) and in it a network namespace of its own with lo up,
+    # then every capability gone and unshare refused to the cell. The
+    # kernel frees a namespace some time after its last process is gone,
+    # so one the sandbox's budget (max_net_namespaces) still counts may
+    # make unshare fail with ENOSPC for a moment: the child waits, and a
+    # cell never runs in a namespace of another.
+    unshare, prctl, capset, hdr, data, filt, prog, errno_, lo, sleep = _NS
+    delay = 0.0005
+    while unshare(0x10000000 | 0x40000000, 0, 0, 0, 0) != 0:  # CLONE_NEWUSER | CLONE_NEWNET
+        e = errno_()
+        if e != 28 or delay > 2:
+            raise OSError(e, "unshare")
+        sleep(delay)
+        delay *= 2
+    s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    try:
+        _fcntl.ioctl(s.fileno(), 0x8914, lo)  # SIOCSIFFLAGS
+    finally:
+        s.close()
+    if prctl(28, 0xef, 0, 0, 0) != 0:  # PR_SET_SECUREBITS: no capability comes back
+        raise OSError(errno_(), "securebits")
+    c = 0
+    while prctl(24, c, 0, 0, 0) == 0:  # PR_CAPBSET_DROP, every capability
+        c += 1
+    if capset(hdr[1], data[1], 0, 0, 0) != 0:
+        raise OSError(errno_(), "capset")
+    if prctl(22, 2, prog[1], 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+        raise OSError(errno_(), "seccomp")
+
+
 def _spawn(slot):
     # Forks the child for the next cell with its slot, once no process of
     # the previous cell is left. It starts with every signal blocked (the
@@ -447,6 +529,12 @@ def _spawn(slot):
             for fd, target in zip(high, (3, 1, 2, 4, 5)):
                 os.dup2(fd, target)
             os.closerange(6, 1 << 20)
+            if _NS is not None:
+                try:
+                    _ns_enter()
+                except BaseException as exc:
+                    os.write(2, ("sandbox: the call's network namespace: %r\n" % (exc,)).encode())
+                    os._exit(3)
             _cell_child(3, 5)
         finally:
             os._exit(0)
@@ -503,11 +591,11 @@ def _cell(child):
     # Runs one cell: waits for the child (which reads its command from its
     # slot and runs it), removes every process the cell left, empties the
     # writable directories, closes the zygote's copies of the slot (the
-    # host then reads the end of the call's pipes), reports the end and
-    # forks the child for the next cell with the slot the host sent
-    # meanwhile. That child is forked only once no process of this cell
-    # is left, so no cell can reach the process that will run the next
-    # one. When the child did not finish the cell (os._exit, a fatal
+    # host then reads the end of the call's pipes) and reports the end.
+    # The child for the next cell, with the slot the host sent meanwhile,
+    # is forked once no process of this cell is left (before the wipe, so
+    # it warms up meanwhile): no cell can reach the process that will run
+    # the next one. When the child did not finish the cell (os._exit, a fatal
     # signal), the zygote exits the same way, so the host reports a crash
     # as in session mode. Returns the next cell's child.
     global _child
@@ -531,11 +619,15 @@ def _cell(child):
         if os.WIFSIGNALED(status):
             os._exit(128 + os.WTERMSIG(status))
         os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 3)
+    # No process of this cell is left: the next cell's child may exist. It
+    # warms up while the directories are emptied and the host reads the
+    # end; it touches none of them before its command comes.
+    nxt = _spawn(_recv_slot())
     _wipe_all()  # before the end: the next caller finds the directories empty
     for fd in slot:
         os.close(fd)
     _send({"t": "end", "nonce": "-", "count": 1})
-    return _spawn(_recv_slot())
+    return nxt
 
 
 def _state(pid):
@@ -722,6 +814,8 @@ def _serve_stateless():
         os.close(fd)
     _CLEAN_MODES = [(d, os.stat(d).st_mode & 0o7777) for d in _CLEAN]
     signal.signal(signal.SIGINT, _forward_interrupt)
+    if _CALLNS_NR:
+        _ns_prepare()
     gc.collect()
     gc.freeze()  # keep the zygote's objects out of the children's collections
     gc.disable()  # and its own pages untouched between forks (each child enables it)

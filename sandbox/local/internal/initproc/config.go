@@ -51,7 +51,11 @@ type Config struct {
 	DropUID int `json:"drop_uid"` // >= 0: switch to this uid/gid before starting the worker (no user namespace)
 	DropGID int `json:"drop_gid"`
 
-	Seccomp     bool `json:"seccomp"`
+	Seccomp bool `json:"seccomp"`
+	// CallNetNS lets the seccomp filter pass unshare(CallNamespaceFlags):
+	// a stateless sandbox's calls each get a network namespace of their
+	// own (see applySeccomp).
+	CallNetNS   bool `json:"call_netns,omitempty"`
 	BlockInet   bool `json:"block_inet"` // seccomp: refuse IP sockets (when there is no network namespace)
 	Landlock    bool `json:"landlock"`
 	LandlockNet bool `json:"landlock_net"` // Landlock: refuse TCP connect
@@ -75,6 +79,11 @@ type Config struct {
 	Env    []string `json:"env"`
 	Dir    string   `json:"dir"` // working directory of the worker
 }
+
+// CallNamespaceFlags are the flags of the one unshare a stateless
+// sandbox's call child makes: a user namespace, which needs no privilege
+// and gives it the right to make a network namespace of its own.
+const CallNamespaceFlags = 0x10000000 | 0x40000000 // CLONE_NEWUSER | CLONE_NEWNET
 
 // Report is the first event the init writes: which layers are in force.
 type Report struct {

@@ -142,7 +142,7 @@ func Main() {
 		rep.Active = append(rep.Active, "caps_dropped")
 	}
 	if cfg.Seccomp {
-		if err := applySeccomp(cfg.BlockInet); err != nil {
+		if err := applySeccomp(cfg.BlockInet, cfg.CallNetNS); err != nil {
 			rep.Missing["seccomp"] = err.Error()
 		} else {
 			rep.Active = append(rep.Active, "seccomp")

@@ -123,7 +123,7 @@ func known(info *arch.Info, names []string) []string {
 // native architecture) with explicit refusals, preceded by a check that
 // kills the process for any other architecture or ABI (int 0x80 and x32
 // system calls are numbered differently).
-func seccompProgram(blockInet bool) ([]bpf.Instruction, error) {
+func seccompProgram(blockInet, callNetNS bool) ([]bpf.Instruction, error) {
 	info, err := arch.GetInfo("")
 	if err != nil {
 		return nil, err
@@ -181,6 +181,19 @@ func seccompProgram(blockInet bool) ([]bpf.Instruction, error) {
 		eperm,
 		allow,
 	)
+	if callNetNS {
+		// unshare: exactly CLONE_NEWUSER|CLONE_NEWNET (the high half of
+		// the argument zero too); any other flags fall to EPERM.
+		prefix = append(prefix,
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(unix.SYS_UNSHARE), SkipFalse: 6},
+			bpf.LoadAbsolute{Off: 20, Size: 4}, // seccomp_data.args[0], high half
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0, SkipFalse: 3},
+			arg0,
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(CallNamespaceFlags), SkipFalse: 1},
+			allow,
+			eperm,
+		)
+	}
 	families := []uint32{unix.AF_VSOCK}
 	if blockInet {
 		families = append(families, unix.AF_INET, unix.AF_INET6, unix.AF_PACKET)
@@ -244,9 +257,13 @@ func selfOnly(allow, eperm bpf.Instruction) []bpf.Instruction {
 }
 
 // applySeccomp installs the filter on the calling thread (inherited by the
-// worker it forks). no_new_privs must already be set.
-func applySeccomp(blockInet bool) error {
-	insts, err := seccompProgram(blockInet)
+// worker it forks). no_new_privs must already be set. With callNetNS the
+// filter lets unshare(CLONE_NEWUSER|CLONE_NEWNET), those flags exactly,
+// through: a stateless sandbox's zygote gives each call's child a network
+// namespace of its own that way, and the child refuses unshare to itself
+// with a filter of its own before the call's code runs (worker.py).
+func applySeccomp(blockInet, callNetNS bool) error {
+	insts, err := seccompProgram(blockInet, callNetNS)
 	if err != nil {
 		return err
 	}
