@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,9 +41,13 @@ type Provider struct {
 	mu        sync.Mutex
 	closed    bool
 	sandboxes map[*Sandbox]struct{}
-	uids      map[int]bool // host uids of live sandboxes (perUID)
-	nextUID   int
-	perUID    bool // each sandbox gets a host uid of its own
+	// uids reserves each sandbox's host uid host-wide (perUID only).
+	uids *uidAllocator
+	// nextUID is the offset in the range to try first: random at New, so
+	// providers (of this or other processes) start apart and seldom try
+	// uids another holds.
+	nextUID int
+	perUID  bool // each sandbox gets a host uid of its own
 	// watching is true while the memory watch runs: from the first open
 	// sandbox until none is left (or Close closes stopWatch).
 	watching  bool
@@ -96,12 +101,17 @@ func New(opts ...Option) (*Provider, error) {
 	if !(iso.FilesystemIsolated && iso.NetworkIsolated) && !cfg.allowUnsafe {
 		return nil, fmt.Errorf("%w (level %s, missing: %v)", ErrIsolationUnavailable, iso.Level, iso.Missing)
 	}
+	var uids *uidAllocator
 	if perUID {
+		if uids, err = sharedUIDAllocator(); err != nil {
+			return nil, err
+		}
 		iso.Active = append(iso.Active, "uid_per_sandbox")
 	}
 	return &Provider{cfg: cfg, plan: p, iso: iso, interpreter: exe, roBinds: interpreterBinds(exe),
 		worker:    loadWorker(exe),
-		sandboxes: map[*Sandbox]struct{}{}, uids: map[int]bool{}, perUID: perUID,
+		sandboxes: map[*Sandbox]struct{}{}, uids: uids, perUID: perUID,
+		nextUID:   mrand.IntN(cfg.uidCount),
 		stopWatch: make(chan struct{})}, nil
 }
 
@@ -134,34 +144,35 @@ func degraded(iso Isolation) bool {
 	return !iso.FilesystemIsolated || !iso.NetworkIsolated || iso.Level != levelUserNS.String()
 }
 
-// allocUID reserves a host uid for a new sandbox: its own from the
-// configured range when the provider gives one per sandbox, else the
-// plan's shared one (and release does nothing).
+// allocUID reserves a host uid for a new sandbox: when the provider gives
+// one per sandbox, a uid of the configured range that no live sandbox on
+// the host holds, whichever provider or process created it (see
+// uidAllocator; *HostUIDsExhaustedError when there is none), taken round
+// the range from after the provider's last one; else the plan's shared
+// one (and release does nothing).
 func (p *Provider) allocUID() (int, error) {
 	if !p.perUID {
 		return p.plan.hostUID, nil
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for range p.cfg.uidCount {
-		uid := p.cfg.uidBase + p.nextUID
-		p.nextUID = (p.nextUID + 1) % p.cfg.uidCount
-		if !p.uids[uid] {
-			p.uids[uid] = true
-			return uid, nil
-		}
-	}
-	return 0, fmt.Errorf("local: all %d host uids of the range from %d are in use", p.cfg.uidCount, p.cfg.uidBase)
-}
-
-// releaseUID gives back a uid once nothing of its sandbox runs any more.
-func (p *Provider) releaseUID(uid int) {
-	if !p.perUID {
-		return
+	start := p.nextUID
+	p.mu.Unlock()
+	uid, next, err := p.uids.acquire(p.cfg.uidBase, p.cfg.uidCount, start)
+	if err != nil {
+		return 0, err
 	}
 	p.mu.Lock()
-	delete(p.uids, uid)
+	p.nextUID = next
 	p.mu.Unlock()
+	return uid, nil
+}
+
+// releaseUID gives back a uid once nothing of its sandbox runs any more
+// (its init has exited: the pid namespace's processes died with it).
+func (p *Provider) releaseUID(uid int) {
+	if p.perUID {
+		p.uids.release(uid)
+	}
 }
 
 // Name returns "local".
