@@ -39,24 +39,31 @@ func (e *HostUIDsExhaustedError) Retryable() bool { return false }
 
 // uidAllocator reserves host uids, one per live sandbox, so that no two
 // sandboxes on the host run as the same uid, whichever provider or
-// process created them. A reservation is an open file description of the
-// lock file in a root-owned directory, holding an exclusive OFD lock
-// (F_OFD_SETLK) on the one byte at the uid's offset. The kernel arbitrates:
-// two descriptions never hold the same byte, in one process or in two, and
-// a process that dies, however it dies, drops its locks with its
-// descriptors, so no reservation outlives its holder. Each reservation has
-// a description of its own, so the kernel also keeps two providers of one
-// process apart; held only skips the uids this process already holds
-// without asking the kernel.
+// process created them. The kernel arbitrates between processes: each
+// allocator holds one open file description of the lock file in a
+// root-owned directory, and a reservation is an exclusive OFD lock
+// (F_OFD_SETLK) on the one byte at the uid's offset. Two descriptions never
+// hold the same byte, and a process that dies, however it dies, drops its
+// locks with its descriptors, so no reservation outlives its holder.
+// Within a process, one allocator (sharedUIDAllocator) serves every
+// provider and held, under mu, says which uids it holds: a description
+// does not conflict with itself.
 //
-// The descriptions are close-on-exec, and the sandbox init closes every
-// descriptor it inherits beyond its own, so no sandboxed process can
-// reach a lock.
+// One description per process rather than one per reservation: every
+// close of a descriptor of a locked file makes the kernel scan the file's
+// lock list for the closing process's POSIX locks, and a fork+exec closes
+// every close-on-exec descriptor the host holds, so a description per
+// sandbox made each new sandbox cost time in proportion to the live ones
+// (1,000 sessions took twice as long to create).
+//
+// The description is close-on-exec, and the sandbox init closes every
+// descriptor it inherits beyond its own, so no sandboxed process can reach
+// the locks.
 type uidAllocator struct {
-	dir  int         // the lock directory, opened and checked once
-	file unix.Stat_t // the lock file as first checked
+	dir  int // the lock directory, opened and checked once
+	fd   int // the lock file: this allocator's description
 	mu   sync.Mutex
-	held map[int]int // uid → descriptor holding its lock
+	held map[int]bool // uids this allocator holds
 }
 
 var (
@@ -79,19 +86,19 @@ func openUIDAllocator(dir string) (*uidAllocator, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &uidAllocator{dir: dfd, held: map[int]int{}}
-	fd, err := a.openLockFile(true)
+	fd, err := openLockFile(dfd)
 	if err != nil {
 		unix.Close(dfd)
 		return nil, err
 	}
-	err = unix.Fstat(fd, &a.file)
-	unix.Close(fd)
-	if err != nil {
-		unix.Close(dfd)
-		return nil, err
-	}
-	return a, nil
+	return &uidAllocator{dir: dfd, fd: fd, held: map[int]bool{}}, nil
+}
+
+// close drops every reservation of a (tests only: the process's shared
+// allocator lives as long as the process).
+func (a *uidAllocator) close() {
+	unix.Close(a.fd)
+	unix.Close(a.dir)
 }
 
 // openLockDir opens dir, creating its last component (mode 0700) if
@@ -180,15 +187,11 @@ func checkLockDir(fd int, path string) error {
 	return nil
 }
 
-// openLockFile opens the lock file (creating it, mode 0600, when create)
-// as a new close-on-exec description and checks it is the root-owned,
-// private regular file first checked.
-func (a *uidAllocator) openLockFile(create bool) (int, error) {
-	flags := unix.O_RDWR | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NOCTTY
-	if create {
-		flags |= unix.O_CREAT
-	}
-	fd, err := unix.Openat(a.dir, hostUIDLockFile, flags, 0o600)
+// openLockFile opens (creating it, mode 0600) the lock file in the lock
+// directory dir as a close-on-exec description and checks it is a
+// root-owned, private regular file with one name.
+func openLockFile(dir int) (int, error) {
+	fd, err := unix.Openat(dir, hostUIDLockFile, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NOCTTY, 0o600)
 	if err != nil {
 		return -1, fmt.Errorf("local: uid lock file: %w", err)
 	}
@@ -197,11 +200,7 @@ func (a *uidAllocator) openLockFile(create bool) (int, error) {
 		unix.Close(fd)
 		return -1, fmt.Errorf("local: uid lock file: %w", err)
 	}
-	bad := st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 || st.Mode&0o077 != 0 || st.Nlink != 1
-	if !create && (st.Dev != a.file.Dev || st.Ino != a.file.Ino) {
-		bad = true
-	}
-	if bad {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 || st.Mode&0o077 != 0 || st.Nlink != 1 {
 		unix.Close(fd)
 		return -1, fmt.Errorf("local: uid lock file: not the root-owned private file expected (uid %d, mode %#o, links %d)", st.Uid, st.Mode&0o7777, st.Nlink)
 	}
@@ -210,51 +209,42 @@ func (a *uidAllocator) openLockFile(create bool) (int, error) {
 
 // acquire reserves a uid of [first, first+count), trying them from
 // first+start on, and returns it with the offset to start from next time.
-// The cost is one open of the lock file and one fcntl per uid tried (a
-// few microseconds each; uids this process holds are skipped without a
-// system call). It fails with *HostUIDsExhaustedError when every uid of
+// The cost is one fcntl per uid tried (about a microsecond each, more the
+// more locks the file holds; uids this process holds are skipped without
+// a system call). It fails with *HostUIDsExhaustedError when every uid of
 // the range is held. Safe for concurrent use.
 func (a *uidAllocator) acquire(first, count, start int) (uid, next int, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	fd := -1
 	for i := range count {
 		off := (start + i) % count
 		uid := first + off
-		if _, ok := a.held[uid]; ok {
+		if a.held[uid] {
 			continue
 		}
-		if fd < 0 {
-			if fd, err = a.openLockFile(false); err != nil {
-				return 0, start, err
-			}
-		}
 		lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: int64(uid), Len: 1}
-		err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk)
+		err := unix.FcntlFlock(uintptr(a.fd), unix.F_OFD_SETLK, &lk)
 		if err == nil {
-			a.held[uid] = fd
+			a.held[uid] = true
 			return uid, (off + 1) % count, nil
 		}
 		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES) {
-			unix.Close(fd)
 			return 0, start, fmt.Errorf("local: uid lock: %w", err)
 		}
-	}
-	if fd >= 0 {
-		unix.Close(fd)
 	}
 	return 0, start, &HostUIDsExhaustedError{First: first, Count: count}
 }
 
-// release gives back uid (closing its description drops the lock). Call
-// it only once nothing of the uid's sandbox runs any more. Safe for
-// concurrent use; a uid not held is ignored.
+// release gives back uid (unlocks its byte). Call it only once nothing of
+// the uid's sandbox runs any more. Safe for concurrent use; a uid not
+// held is ignored.
 func (a *uidAllocator) release(uid int) {
 	a.mu.Lock()
-	fd, ok := a.held[uid]
-	delete(a.held, uid)
-	a.mu.Unlock()
-	if ok {
-		unix.Close(fd)
+	defer a.mu.Unlock()
+	if !a.held[uid] {
+		return
 	}
+	delete(a.held, uid)
+	lk := unix.Flock_t{Type: unix.F_UNLCK, Whence: 0, Start: int64(uid), Len: 1}
+	unix.FcntlFlock(uintptr(a.fd), unix.F_OFD_SETLK, &lk) // cannot fail for a held byte
 }

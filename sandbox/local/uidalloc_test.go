@@ -305,7 +305,7 @@ func TestUIDLockDirectoryUntrustedIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.release(uid)
-	syscall.Close(a.dir)
+	a.close()
 
 	mk := func(name string, mode os.FileMode, owner int) string {
 		p := filepath.Join(top, name)
@@ -341,7 +341,7 @@ func TestUIDLockDirectoryUntrustedIsRefused(t *testing.T) {
 	for what, dir := range cases {
 		a, err := openUIDAllocator(dir)
 		if err == nil {
-			syscall.Close(a.dir)
+			a.close()
 			t.Errorf("lock directory %s (%s) accepted", what, dir)
 			continue
 		}
@@ -420,17 +420,12 @@ func BenchmarkHostUIDAcquireRelease(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer syscall.Close(other.dir)
+		defer other.close()
 		for range 1000 {
 			if _, _, err := other.acquire(base, 1000, 0); err != nil {
 				b.Fatal(err)
 			}
 		}
-		defer func() {
-			for u := range other.held {
-				other.release(u)
-			}
-		}()
 		for b.Loop() {
 			uid, _, err := a.acquire(base, 4096, 0)
 			if err != nil {
