@@ -69,7 +69,10 @@ var _ sandbox.Provider = (*Provider)(nil)
 // Python interpreter is found or if the sandbox's uid could not run the
 // one found (a directory on its path not searchable by that uid, e.g. a
 // mode-700 home when the host runs as root, or a file it may not
-// execute). Invalid option values panic.
+// execute). With a root host process at the "userns" level, New also
+// opens the host-wide uid reservations (see WithHostUIDRange), and fails
+// if their directory, /run/ttadev-sandbox-uids, cannot be trusted.
+// Invalid option values panic.
 func New(opts ...Option) (*Provider, error) {
 	cfg := defaultConfig()
 	applyOptions(&cfg, opts)
