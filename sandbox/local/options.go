@@ -307,13 +307,22 @@ func WithWorkDirRoot(dir string) Option {
 // for RLIMIT_NPROC, pending signals, pipe buffer memory, descriptors in
 // flight over unix sockets, and, since its user namespace is created
 // under that uid, inotify and namespace counts) are charged to that
-// sandbox and not shared between tenants or with root. A uid
-// is reused once its sandbox is closed; Create fails when all are in use.
-// It applies when the host process is root at the "userns" level (an
-// unprivileged host can map only its own uid, which its sandboxes then
-// share). The range must not hold uids used on the host. Default
-// DefaultHostUIDBase, DefaultHostUIDCount. It panics unless first > 0,
-// count > 0 and the range ends below 2^32-1.
+// sandbox and not shared between tenants or with root. The uids are
+// reserved host-wide: no two live sandboxes on the host share one,
+// whichever provider or process created them (two primitives in one
+// program, two programs), through locks the kernel holds in the
+// root-owned directory /run/ttadev-sandbox-uids (mode 0700, created by New
+// if absent; New fails if it, or a directory above it, is owned or
+// writable by another user, or is a symbolic link). A process that dies
+// drops its reservations with it. A uid is reused once its sandbox is
+// closed and its processes are gone; Create fails with
+// *HostUIDsExhaustedError (not retryable) while every uid of the range is
+// held. Reserving costs a few microseconds. It applies when the host
+// process is root at the "userns" level (an unprivileged host can map
+// only its own uid, which its sandboxes then share). The range must not
+// hold uids used on the host. Default DefaultHostUIDBase,
+// DefaultHostUIDCount. It panics unless first > 0, count > 0 and the
+// range ends below 2^32-1.
 func WithHostUIDRange(first, count int) Option {
 	if first <= 0 || count <= 0 || int64(first)+int64(count) > 1<<32-2 {
 		panic(fmt.Sprintf("local: WithHostUIDRange: invalid range first=%d count=%d", first, count))

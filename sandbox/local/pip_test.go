@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -223,5 +225,65 @@ func TestPipInstallInStatelessSandboxLastsOneCall(t *testing.T) {
 	ex = run(t, s, "import ttadev_demo_one")
 	if ex.Error == nil || ex.Error.Name != "ModuleNotFoundError" {
 		t.Fatalf("the next stateless call imported the package: %v", ex.Error)
+	}
+}
+
+// TestHostPipConfigurationNeverReachesTheSandbox is finding 12 of issue
+// 17 (pip): the host's pip configuration, whose index URL may carry
+// credentials, is not the sandbox's. With a configuration file holding a
+// credential named by the host process's PIP_CONFIG_FILE, and the host's
+// /etc/pip.conf (created with the credential if absent, removed after),
+// sandboxed code — with installs on and off, pip run as the sandbox runs
+// it and with PIP_CONFIG_FILE unset and the shim bypassed — finds no pip
+// configuration, cannot read either file, and finds the credential in no
+// environment.
+func TestHostPipConfigurationNeverReachesTheSandbox(t *testing.T) {
+	p := sharedProvider(t)
+	requirePip(t, p)
+	secret := "ttadev-test-credential-" + newNonce()
+	conf := "[global]\nindex-url = https://mirror-user:" + secret + "@mirror.invalid/simple/\n"
+	hostFile := filepath.Join(t.TempDir(), "pip.conf")
+	writeFile(t, hostFile, conf, 0o644)
+	t.Setenv("PIP_CONFIG_FILE", hostFile)
+	t.Setenv("PIP_INDEX_URL", "https://mirror-user:"+secret+"@mirror.invalid/simple/")
+	if _, err := os.Lstat("/etc/pip.conf"); os.IsNotExist(err) {
+		writeFile(t, "/etc/pip.conf", conf, 0o644)
+		t.Cleanup(func() { os.Remove("/etc/pip.conf") })
+	} else {
+		t.Logf("the host has an /etc/pip.conf: it is left as it is, and must not be seen either")
+	}
+	probe := fmt.Sprintf(`import os, subprocess, sys
+def pip(*args, env=None):
+    r = subprocess.run([sys.executable, "-I", "-m", "pip", *args], capture_output=True, text=True, env=env)
+    # What pip takes from the environment (":env:" lines) is the sandbox's own.
+    return "\n".join(l for l in (r.stdout + r.stderr).splitlines() if not l.startswith(":env:"))
+bare = {k: v for k, v in os.environ.items() if k != "PIP_CONFIG_FILE"}
+print("config:", repr(pip("config", "list")))
+print("config without PIP_CONFIG_FILE:", repr(pip("config", "list", env=bare)))
+for path in (%q, "/etc/pip.conf", "/etc/xdg/pip/pip.conf", os.path.expanduser("~/.config/pip/pip.conf")):
+    try:
+        print("read", path, repr(open(path).read()))
+    except OSError as e:
+        print("unreadable", path, type(e).__name__)
+print("environ:", repr(os.environ), repr(open("/proc/1/environ", "rb").read()))
+`, hostFile)
+	for _, installs := range []bool{false, true} {
+		s := newSandbox(t, p, sandbox.CreateOptions{AllowInternet: installs})
+		ex := mustSucceed(t, s, probe)
+		out := ex.StdoutText()
+		if strings.Contains(out, secret) || strings.Contains(ex.StderrText(), secret) {
+			t.Errorf("installs=%v: the host's pip credential reached sandboxed code:\n%s", installs, out)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "read ") {
+				t.Errorf("installs=%v: sandboxed code read a pip configuration file: %s", installs, line)
+			}
+			if strings.HasPrefix(line, "config") && !strings.HasSuffix(line, ": ''") {
+				t.Errorf("installs=%v: pip inside found a configuration: %s", installs, line)
+			}
+		}
+		if !strings.Contains(out, "unreadable /etc/pip.conf") {
+			t.Errorf("installs=%v: probe output incomplete:\n%s", installs, out)
+		}
 	}
 }

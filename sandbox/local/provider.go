@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,9 +41,13 @@ type Provider struct {
 	mu        sync.Mutex
 	closed    bool
 	sandboxes map[*Sandbox]struct{}
-	uids      map[int]bool // host uids of live sandboxes (perUID)
-	nextUID   int
-	perUID    bool // each sandbox gets a host uid of its own
+	// uids reserves each sandbox's host uid host-wide (perUID only).
+	uids *uidAllocator
+	// nextUID is the offset in the range to try first: random at New, so
+	// providers (of this or other processes) start apart and seldom try
+	// uids another holds.
+	nextUID int
+	perUID  bool // each sandbox gets a host uid of its own
 	// watching is true while the memory watch runs: from the first open
 	// sandbox until none is left (or Close closes stopWatch).
 	watching  bool
@@ -67,7 +72,10 @@ var _ sandbox.Provider = (*Provider)(nil)
 // Python interpreter is found or if the sandbox's uid could not run the
 // one found (a directory on its path not searchable by that uid, e.g. a
 // mode-700 home when the host runs as root, or a file it may not
-// execute). Invalid option values panic.
+// execute). With a root host process at the "userns" level, New also
+// opens the host-wide uid reservations (see WithHostUIDRange), and fails
+// if their directory, /run/ttadev-sandbox-uids, cannot be trusted.
+// Invalid option values panic.
 func New(opts ...Option) (*Provider, error) {
 	cfg := defaultConfig()
 	applyOptions(&cfg, opts)
@@ -95,7 +103,11 @@ func New(opts ...Option) (*Provider, error) {
 	if err := checkInterpreterUsable(exe, uid, gid, p.mount); err != nil {
 		return nil, err
 	}
+	var uids *uidAllocator
 	if perUID {
+		if uids, err = sharedUIDAllocator(); err != nil {
+			return nil, err
+		}
 		iso.Active = append(iso.Active, "uid_per_sandbox")
 	}
 	cg := cfg.cgroups
@@ -110,7 +122,8 @@ func New(opts ...Option) (*Provider, error) {
 	}
 	return &Provider{cfg: cfg, plan: p, iso: iso, interpreter: exe, roBinds: interpreterBinds(exe),
 		worker:    loadWorker(exe),
-		sandboxes: map[*Sandbox]struct{}{}, uids: map[int]bool{}, perUID: perUID,
+		sandboxes: map[*Sandbox]struct{}{}, uids: uids, perUID: perUID,
+		nextUID:   mrand.IntN(cfg.uidCount),
 		stopWatch: make(chan struct{}), cgroups: cg}, nil
 }
 
@@ -143,34 +156,35 @@ func degraded(iso Isolation) bool {
 	return !iso.FilesystemIsolated || !iso.NetworkIsolated || iso.Level != levelUserNS.String()
 }
 
-// allocUID reserves a host uid for a new sandbox: its own from the
-// configured range when the provider gives one per sandbox, else the
-// plan's shared one (and release does nothing).
+// allocUID reserves a host uid for a new sandbox: when the provider gives
+// one per sandbox, a uid of the configured range that no live sandbox on
+// the host holds, whichever provider or process created it (see
+// uidAllocator; *HostUIDsExhaustedError when there is none), taken round
+// the range from after the provider's last one; else the plan's shared
+// one (and release does nothing).
 func (p *Provider) allocUID() (int, error) {
 	if !p.perUID {
 		return p.plan.hostUID, nil
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for range p.cfg.uidCount {
-		uid := p.cfg.uidBase + p.nextUID
-		p.nextUID = (p.nextUID + 1) % p.cfg.uidCount
-		if !p.uids[uid] {
-			p.uids[uid] = true
-			return uid, nil
-		}
-	}
-	return 0, fmt.Errorf("local: all %d host uids of the range from %d are in use", p.cfg.uidCount, p.cfg.uidBase)
-}
-
-// releaseUID gives back a uid once nothing of its sandbox runs any more.
-func (p *Provider) releaseUID(uid int) {
-	if !p.perUID {
-		return
+	start := p.nextUID
+	p.mu.Unlock()
+	uid, next, err := p.uids.acquire(p.cfg.uidBase, p.cfg.uidCount, start)
+	if err != nil {
+		return 0, err
 	}
 	p.mu.Lock()
-	delete(p.uids, uid)
+	p.nextUID = next
 	p.mu.Unlock()
+	return uid, nil
+}
+
+// releaseUID gives back a uid once nothing of its sandbox runs any more
+// (its init has exited: the pid namespace's processes died with it).
+func (p *Provider) releaseUID(uid int) {
+	if p.perUID {
+		p.uids.release(uid)
+	}
 }
 
 // Name returns "local".

@@ -163,7 +163,7 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 		"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": tmp, "LANG": "C.UTF-8",
 		"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
 	}
-	binds, err := pipEnvironment(envMap, opts.AllowInternet, home, d, p.plan.mount, p.interpreter)
+	pip, err := pipEnvironment(envMap, opts.AllowInternet, home, d, p.plan.mount, p.interpreter)
 	if err != nil {
 		d.remove()
 		p.releaseUID(uid)
@@ -178,7 +178,7 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 	if opts.AllowInternet {
 		cfg.BlockInet, cfg.LandlockNet = false, false
 	}
-	cfg.Binds = binds
+	pip.apply(&cfg)
 	cfg.TmpBytes = p.cfg.tmpSize
 	cfg.WorkBytes = p.cfg.workSize
 	cfg.Interpreter = p.interpreter

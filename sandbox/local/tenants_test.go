@@ -269,10 +269,11 @@ raise ValueError("after the flood")
 // the range used up, Create fails rather than share a uid.
 func TestHostUIDRangeIsUsedAndReused(t *testing.T) {
 	needRoot(t, "one uid per sandbox needs a root host process")
-	p := newProvider(t, WithHostUIDRange(0x6f000000, 2))
+	base := testUIDRange(2)
+	p := newProvider(t, WithHostUIDRange(base, 2))
 	a := newSandbox(t, p, sandbox.CreateOptions{})
 	b := newSandbox(t, p, sandbox.CreateOptions{})
-	if a.uid == b.uid || a.uid < 0x6f000000 || a.uid > 0x6f000001 || b.uid < 0x6f000000 || b.uid > 0x6f000001 {
+	if a.uid == b.uid || a.uid < base || a.uid > base+1 || b.uid < base || b.uid > base+1 {
 		t.Fatalf("uids %#x and %#x, want the two of the range", a.uid, b.uid)
 	}
 	if _, err := p.Create(context.Background(), sandbox.CreateOptions{}); err == nil || !strings.Contains(err.Error(), "in use") {

@@ -39,15 +39,16 @@ const (
 // byte followed by its arguments, each argument ending in a NUL byte.
 // Numbers are decimal.
 const (
-	OpMount    = 'M' // source, target, fstype, flags, data
-	OpMkdir    = 'D' // path, mode (an existing directory is not an error)
-	OpSymlink  = 'L' // target, path
-	OpCreate   = 'F' // path: an empty file (a bind-mount target)
-	OpWrite    = 'W' // path, content
-	OpRestrict = 'R' // path, attributes to set, recursive (0/1), remount flags if mount_setattr is missing
-	OpChdir    = 'C' // path
-	OpPivot    = 'P' // pivot_root(".", ".")
-	OpDetach   = 'U' // umount2(".", MNT_DETACH)
+	OpMount     = 'M' // source, target, fstype, flags, data
+	OpMkdir     = 'D' // path, mode (an existing directory is not an error)
+	OpSymlink   = 'L' // target, path
+	OpCreate    = 'F' // path: an empty file (a bind-mount target)
+	OpWrite     = 'W' // path, content
+	OpWriteMode = 'X' // path, content, mode: a file of that mode, whatever the umask
+	OpRestrict  = 'R' // path, attributes to set, recursive (0/1), remount flags if mount_setattr is missing
+	OpChdir     = 'C' // path
+	OpPivot     = 'P' // pivot_root(".", ".")
+	OpDetach    = 'U' // umount2(".", MNT_DETACH)
 )
 
 var (
@@ -158,6 +159,8 @@ func Nargs(op byte) int {
 		return 5
 	case OpRestrict:
 		return 4
+	case OpWriteMode:
+		return 3
 	case OpMkdir, OpSymlink, OpWrite:
 		return 2
 	case OpCreate, OpChdir:
@@ -222,7 +225,7 @@ func do(op byte, a [5]string) string {
 		if _, _, e := sys(sysSymlinkat, cstr(a[0]), atFDCWD, cstr(a[1])); e != 0 {
 			return fail("symlink "+a[1], e)
 		}
-	case OpCreate, OpWrite:
+	case OpCreate, OpWrite, OpWriteMode:
 		fd, _, e := sys(sysOpenat, atFDCWD, cstr(a[0]), oWRONLY|oCREAT|oTRUNC|oCLOEXEC, 0o644)
 		if e != 0 {
 			return fail("create "+a[0], e)
@@ -239,6 +242,12 @@ func do(op byte, a [5]string) string {
 				return fail("write "+a[0], e)
 			}
 			content = content[n:]
+		}
+		if op == OpWriteMode {
+			if _, _, e := sys(sysFchmod, fd, num(a[2])); e != 0 {
+				sys(sysClose, fd)
+				return fail("chmod "+a[0], e)
+			}
 		}
 		sys(sysClose, fd)
 	case OpRestrict:

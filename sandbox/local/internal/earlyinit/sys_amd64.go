@@ -13,6 +13,7 @@ const (
 	sysOpenat       = 257
 	sysMkdirat      = 258
 	sysSymlinkat    = 266
+	sysFchmod       = 91
 	sysCloseRange   = 436
 	sysMountSetattr = 442
 )

@@ -13,6 +13,7 @@ const (
 	sysOpenat       = 56
 	sysMkdirat      = 34
 	sysSymlinkat    = 36
+	sysFchmod       = 52
 	sysCloseRange   = 436
 	sysMountSetattr = 442
 )

@@ -5,6 +5,6 @@ package earlyinit
 const supported = false
 
 const (
-	sysRead, sysWrite, sysClose, sysChdir, sysPivotRoot, sysMount, sysUmount2 = 0, 0, 0, 0, 0, 0, 0
-	sysOpenat, sysMkdirat, sysSymlinkat, sysCloseRange, sysMountSetattr       = 0, 0, 0, 0, 0
+	sysRead, sysWrite, sysClose, sysChdir, sysPivotRoot, sysMount, sysUmount2      = 0, 0, 0, 0, 0, 0, 0
+	sysOpenat, sysMkdirat, sysSymlinkat, sysCloseRange, sysMountSetattr, sysFchmod = 0, 0, 0, 0, 0, 0
 )

@@ -35,7 +35,11 @@ type Config struct {
 	// Binds are extra host directories bound read-only at another path
 	// of the sandbox (with a mount namespace; without one the sandbox
 	// sees them at their host path, readable under Landlock).
-	Binds    []Bind `json:"binds,omitempty"`
+	Binds []Bind `json:"binds,omitempty"`
+	// Files are written, read-only, into the sandbox's own root (with a
+	// mount namespace only): the sandbox sees them with no bind mount,
+	// so its mount table names no host path for them.
+	Files    []File `json:"files,omitempty"`
 	TmpBytes int64  `json:"tmp_bytes"` // size of the /tmp tmpfs
 	// WorkBytes is the size of the tmpfs mounted at /work (with a mount
 	// namespace; WorkDir is then not used inside).
@@ -91,6 +95,14 @@ type Report struct {
 	Active  []string          `json:"active"`
 	Missing map[string]string `json:"missing,omitempty"`
 	Fatal   string            `json:"fatal,omitempty"`
+}
+
+// File is a file of the sandbox's root: its absolute path, content and
+// permission bits (the directories above it are created mode 0755).
+type File struct {
+	Path string `json:"path"`
+	Data string `json:"data"`
+	Mode uint32 `json:"mode"`
 }
 
 // Bind is a host directory (Src) seen read-only at Dst in the sandbox.

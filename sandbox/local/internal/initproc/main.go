@@ -178,6 +178,11 @@ func landlockRules(cfg *Config) []landlockRule {
 		}
 		rules = append(rules, landlockRule{path, accessReadExec})
 	}
+	if cfg.Mount {
+		for _, f := range cfg.Files {
+			rules = append(rules, landlockRule{f.Path, accessReadExec})
+		}
+	}
 	return rules
 }
 

@@ -5,12 +5,14 @@ package initproc
 // etcEntries are the parts of the host's /etc a Python worker needs
 // (dynamic linker cache, time zone, name service and TLS configuration,
 // Debian's Python configuration). Everything else — shadow, sudoers, ssh
-// keys, machine id — is absent from the sandbox.
+// keys, machine id, and the host's pip configuration (pip.conf, xdg/pip),
+// which may carry an index URL with credentials — is absent from the
+// sandbox: its package index is its own setting.
 var etcEntries = []string{
 	"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone",
 	"nsswitch.conf", "hosts", "host.conf", "resolv.conf", "gai.conf",
 	"protocols", "services", "mime.types", "ssl", "ca-certificates",
-	"ca-certificates.conf", "alternatives", "pip.conf", "os-release",
+	"ca-certificates.conf", "alternatives", "os-release",
 	"debian_version",
 }
 

@@ -79,6 +79,18 @@ func MountPlan(cfg *Config) ([]byte, error) {
 			return nil, err
 		}
 	}
+	for _, f := range cfg.Files {
+		dir := root
+		parts := splitPath(f.Path)
+		if len(parts) == 0 {
+			return nil, fmt.Errorf("initproc: file path %q", f.Path)
+		}
+		for _, part := range parts[:len(parts)-1] {
+			dir += "/" + part
+			p.op(earlyinit.OpMkdir, dir, "493")
+		}
+		p.op(earlyinit.OpWriteMode, dir+"/"+parts[len(parts)-1], f.Data, strconv.FormatUint(uint64(f.Mode&0o777), 10))
+	}
 	owner := 0
 	if cfg.DropUID >= 0 {
 		owner = cfg.DropUID

@@ -70,6 +70,13 @@ func runOp(op byte, a []string) error {
 		if err := os.WriteFile(a[0], []byte(a[1]), 0o644); err != nil {
 			return err
 		}
+	case earlyinit.OpWriteMode:
+		if err := os.WriteFile(a[0], []byte(a[1]), 0o644); err != nil {
+			return err
+		}
+		if err := os.Chmod(a[0], os.FileMode(num(a[2]))); err != nil {
+			return err
+		}
 	case earlyinit.OpRestrict:
 		var flags uint
 		if a[2] == "1" {

@@ -24,7 +24,8 @@ func TestMain(m *testing.M) {
 // buildRootChild runs in fresh user, mount and pid namespaces: it builds
 // the sandbox root with the Go-syscall fallback and reports what it sees.
 func buildRootChild(root string) int {
-	cfg := &Config{Mount: true, RootDir: root, TmpBytes: 1 << 20, WorkBytes: 1 << 20, DropUID: -1, DropGID: -1}
+	cfg := &Config{Mount: true, RootDir: root, TmpBytes: 1 << 20, WorkBytes: 1 << 20, DropUID: -1, DropGID: -1,
+		Files: []File{{Path: "/sandbox/shim/bin/tool", Data: "#!/bin/sh\necho from-shim\n", Mode: 0o755}}}
 	if err := buildRoot(cfg); err != nil {
 		fmt.Println("error:", err)
 		return 1
@@ -45,11 +46,14 @@ func buildRootChild(root string) int {
 	fmt.Println("usr writable:", os.WriteFile("/usr/x", []byte("x"), 0o644) == nil)
 	_, err = os.Stat("/usr/bin/python3")
 	fmt.Println("python visible:", err == nil)
+	out, err := exec.Command("/sandbox/shim/bin/tool").Output()
+	fmt.Printf("file written: %q %v\n", out, err)
 	return 0
 }
 
 // buildRoot, the fallback for architectures package earlyinit does not
-// cover, runs the same mount plan and gives the same root.
+// cover, runs the same mount plan and gives the same root, with the
+// configuration's files written in it at their mode.
 func TestBuildRootRunsTheMountPlan(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), buildRootEnv+"="+t.TempDir())
@@ -79,7 +83,7 @@ func TestBuildRootRunsTheMountPlan(t *testing.T) {
 			t.Fatalf("the new root shows the host's /%s:\n%s", host, got)
 		}
 	}
-	for _, line := range []string{"shadow visible: false", "work writable: true", "usr writable: false", "python visible: true"} {
+	for _, line := range []string{"shadow visible: false", "work writable: true", "usr writable: false", "python visible: true", `file written: "from-shim\n" <nil>`} {
 		if !strings.Contains(got, line) {
 			t.Fatalf("want %q in:\n%s", line, got)
 		}
