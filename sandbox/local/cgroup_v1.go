@@ -28,6 +28,11 @@ type v1Hierarchy struct {
 }
 
 // cfsPeriod is the CFS bandwidth period of a sandbox's CPU quota, in µs.
+// The quota may also burst by as much again from what earlier periods
+// left unused (cpu.cfs_burst_us, cpu.max.burst): a stateless sandbox
+// forks and prepares the next call's process while a call runs, a short
+// burst past one core that would otherwise be throttled for the rest of
+// the period (tens of milliseconds at the 99th percentile).
 const cfsPeriod = 100_000
 
 // openCgroupV1 finds the hierarchies of the memory, pids and cpu
@@ -158,8 +163,12 @@ func (fs *cgroupV1) makeLeaf(parents []string, id string, lim cgroupLimits) ([]s
 				}
 			case "cpu":
 				if lim.cpuCores > 0 {
+					quota := max(1000, int(lim.cpuCores*cfsPeriod))
 					err = errors.Join(writeCgroup(p, "cpu.cfs_period_us", strconv.Itoa(cfsPeriod)),
-						writeCgroup(p, "cpu.cfs_quota_us", strconv.Itoa(max(1000, int(lim.cpuCores*cfsPeriod)))))
+						writeCgroup(p, "cpu.cfs_quota_us", strconv.Itoa(quota)))
+					if _, serr := os.Stat(filepath.Join(p, "cpu.cfs_burst_us")); serr == nil && err == nil {
+						err = writeCgroup(p, "cpu.cfs_burst_us", strconv.Itoa(quota))
+					}
 				}
 			}
 			if err != nil {

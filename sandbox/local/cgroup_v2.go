@@ -130,7 +130,11 @@ func (fs *cgroupV2) makeLeaf(parents []string, id string, lim cgroupLimits) ([]s
 		errs = append(errs, writeCgroup(p, "pids.max", strconv.Itoa(lim.pids)))
 	}
 	if fs.has("cpu") && lim.cpuCores > 0 {
-		errs = append(errs, writeCgroup(p, "cpu.max", fmt.Sprintf("%d %d", max(1000, int(lim.cpuCores*cfsPeriod)), cfsPeriod)))
+		quota := max(1000, int(lim.cpuCores*cfsPeriod))
+		errs = append(errs, writeCgroup(p, "cpu.max", fmt.Sprintf("%d %d", quota, cfsPeriod)))
+		if _, err := os.Stat(filepath.Join(p, "cpu.max.burst")); err == nil {
+			errs = append(errs, writeCgroup(p, "cpu.max.burst", strconv.Itoa(quota)))
+		}
 	}
 	return leaf, errors.Join(errs...)
 }

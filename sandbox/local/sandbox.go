@@ -54,7 +54,7 @@ type Sandbox struct {
 	*streams
 	zdiag *cappedBuffer
 	// slots are the call slots sent to a stateless sandbox's zygote and
-	// not yet used (the next call's) (see slot.go); owned by the goroutine
+	// not yet used, oldest first (see slot.go); owned by the goroutine
 	// running a command, and by teardown.
 	slots  []*slot
 	done   chan struct{} // closed by teardown: reader goroutines stop
@@ -225,14 +225,16 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 	}
 	go s.wait()
 	if opts.Stateless {
-		// The first call's slot: the zygote forks its child as soon as it
-		// is ready.
-		sl, err := sendSlot(c.cmdW)
-		if err != nil {
-			s.teardown()
-			return nil, err
+		// The slots of the first two calls: the zygote forks their
+		// children as soon as it is ready.
+		for range 2 {
+			sl, err := sendSlot(c.cmdW)
+			if err != nil {
+				s.teardown()
+				return nil, err
+			}
+			s.slots = append(s.slots, sl)
 		}
-		s.slots = append(s.slots, sl)
 	}
 	if err := s.handshake(ctx, netns); err != nil {
 		s.teardown()
@@ -406,7 +408,7 @@ func (s *Sandbox) roundTrip(ctx context.Context, cmd command, opts *sandbox.RunO
 	// A session's command goes to its worker and its output and events come
 	// back on the worker's pipes, each stream ending at a marker carrying
 	// the nonce. A stateless call's command goes into the slot sent for it
-	// with the previous call, its output and events come back on the slot's pipes,
+	// two calls ago, its output and events come back on the slot's pipes,
 	// which end when its last process is gone, and its end is the zygote's
 	// event: it needs no nonce.
 	st, ctl, dst := s.streams, (<-chan event)(nil), s.child.cmdW
@@ -555,8 +557,8 @@ loop:
 const settleTime = 2 * time.Second
 
 // nextSlot returns the slot of the call about to run and sends the slot
-// of the next call, so the zygote finds it when this call ends and forks
-// that call's child while the host reads this call's end.
+// of the call after the next, so the zygote finds it when this call ends
+// and forks that call's child while the host reads this call's end.
 func (s *Sandbox) nextSlot() (*slot, error) {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()

@@ -403,6 +403,7 @@ def _serve():
 _SELF = os.getpid()
 _INIT = os.getppid()  # the sandbox init: 1 inside a pid namespace
 _child = 0  # pid of the cell being run
+_spare = 0  # pid of the child for the next cell, spared by the sweep
 _SOCK = None  # the host's socket: slots of descriptors, one per call
 _SLOT_FDS = 4
 
@@ -509,57 +510,67 @@ def _ns_enter():
 
 
 def _spawn(slot):
-    # Forks the child for the next cell with its slot, once no process of
-    # the previous cell is left. It starts with every signal blocked (the
-    # host's interrupt is for the cell, not for its warm-up), takes the slot
-    # as fds 3 (command), 1, 2 (output), 4 (events) and 5 (its report to
-    # the zygote), a /dev/null of its own as fd 0, closes every other
-    # descriptor (the zygote's socket, event pipe and the other slots),
-    # warms up and waits for its command. Returns (pid, the report pipe's
-    # read end, the slot).
+    # Forks the child for a later cell with its slot, two cells ahead: it
+    # exists while the cell before runs, whose processes can signal it (and
+    # nothing else: it is not dumpable, /proc is read-only, ptrace and the
+    # calls that change another process's limits or scheduling are
+    # refused). It starts with every signal blocked, takes the slot as fds
+    # 3 (command), 1, 2 (output), 4 (events), 5 (its report to the zygote)
+    # and 6 (the zygote's ping, see _ready), a /dev/null of its own as fd
+    # 0, closes every other descriptor (the zygote's socket, event pipe and
+    # the other slots), makes its network namespace, warms up and waits for
+    # the ping. Returns (pid, the report pipe's read end, the slot, the
+    # ping pipe's write end).
     done_r, done_w = os.pipe()
+    ping_r, ping_w = os.pipe()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     pid = os.fork()
     if pid == 0:
         try:
             _SOCK.detach()  # fd 3 is about to be the command pipe
             # Above every target first, so no dup2 overwrites a source.
-            high = [_fcntl.fcntl(fd, _fcntl.F_DUPFD, 6) for fd in slot + (done_w,)]
+            high = [_fcntl.fcntl(fd, _fcntl.F_DUPFD, 7) for fd in slot + (done_w, ping_r)]
             os.dup2(os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC), 0)
-            for fd, target in zip(high, (3, 1, 2, 4, 5)):
+            for fd, target in zip(high, (3, 1, 2, 4, 5, 6)):
                 os.dup2(fd, target)
-            os.closerange(6, 1 << 20)
+            os.closerange(7, 1 << 20)
             if _NS is not None:
                 try:
                     _ns_enter()
                 except BaseException as exc:
                     os.write(2, ("sandbox: the call's network namespace: %r\n" % (exc,)).encode())
                     os._exit(3)
-            _cell_child(3, 5)
+            _cell_child(3, 5, 6)
         finally:
             os._exit(0)
     signal.pthread_sigmask(signal.SIG_SETMASK, old)
     os.close(done_w)
-    return pid, done_r, slot
+    os.close(ping_r)
+    return pid, done_r, slot, ping_w
 
 
-def _cell_child(cmd_r, done_w):
-    # The child: warm up, read the command from the slot, tell the zygote
-    # ("n"), run it, and tell the zygote it finished ("k"). At the end of
-    # the command pipe (the host closed the sandbox) it reports "e".
+def _cell_child(cmd_r, done_w, ping_r):
+    # The child: warm up, answer the zygote's ping ("p"), read the command
+    # from the slot, tell the zygote ("n"), run it, and tell the zygote it
+    # finished ("k"). At the end of the command pipe (the host closed the
+    # sandbox) it reports "e".
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         _warm_up()
     except BaseException:
         pass
+    if os.read(ping_r, 1) != b"p":
+        return  # the zygote is gone
+    os.write(done_w, b"p")
+    os.close(ping_r)
     with os.fdopen(cmd_r, "rb", buffering=1 << 16) as f:
         cmd = _read_command(f)
     if cmd is None:
         os.write(done_w, b"e")
         return
     op, _, code, env = cmd
-    # A signal pending now was sent before the cell started (no process of
-    # an earlier cell existed since this child did): discarded, since
+    # Signals sent while this child waited came from the previous cell's
+    # processes (this one has not run yet): they are discarded, since
     # ignoring a pending signal discards it. An interrupt the host sends
     # for this cell comes later (timeouts are at least a millisecond).
     for sig in signal.sigpending():
@@ -576,6 +587,41 @@ def _cell_child(cmd_r, done_w):
     os.write(done_w, b"k")
 
 
+def _ready(child):
+    # Makes sure the child for the next cell is alive and running before
+    # the host may send its command; called when no process of an earlier
+    # cell is left, so nothing can signal it afterwards. SIGCONT undoes a
+    # stop (and discards pending stop signals, whatever the child's mask);
+    # the ping must be answered from user space, which a child with a
+    # SIGKILL pending never reaches: it dies, its report ends empty, and a
+    # new child, forked now, takes its slot. Returns the child to use.
+    global _spare
+    for _ in range(3):
+        try:
+            os.kill(child[0], signal.SIGCONT)
+        except OSError:
+            pass  # dead, and already reaped by the sweep
+        try:
+            os.write(child[3], b"p")
+            if os.read(child[1], 1) == b"p":
+                os.close(child[3])
+                _spare = child[0]
+                return child[:3] + (-1,)
+        except OSError:
+            pass
+        try:
+            os.kill(child[0], 9)
+            os.waitpid(child[0], 0)
+        except OSError:
+            pass  # already reaped by the sweep
+        os.close(child[1])
+        os.close(child[3])
+        child = _spawn(child[2])
+        _spare = child[0]
+    os.write(2, b"sandbox: the next call's process does not answer\n")
+    os._exit(3)
+
+
 def _warm_up():
     # Runs a throw-away cell through the same paths as a real one, so the
     # pages a cell touches are copied from the zygote before the command
@@ -587,19 +633,21 @@ def _warm_up():
     _str(repr(eval(compile(last, "<warm-up>", "eval"), ns)))
 
 
-def _cell(child):
-    # Runs one cell: waits for the child (which reads its command from its
-    # slot and runs it), removes every process the cell left, empties the
-    # writable directories, closes the zygote's copies of the slot (the
-    # host then reads the end of the call's pipes) and reports the end.
-    # The child for the next cell, with the slot the host sent meanwhile,
-    # is forked once no process of this cell is left (before the wipe, so
-    # it warms up meanwhile): no cell can reach the process that will run
-    # the next one. When the child did not finish the cell (os._exit, a fatal
-    # signal), the zygote exits the same way, so the host reports a crash
-    # as in session mode. Returns the next cell's child.
-    global _child
-    _child, done_r, slot = child
+def _cell(current, nxt):
+    # Runs one cell: waits for the current child (which reads its command
+    # from its slot and runs it; nxt, the child for the next cell, is warm
+    # by then), removes every process the cell left, empties the writable
+    # directories, closes the zygote's copies of the slot (the host then
+    # reads the end of the call's pipes), makes sure nxt was left alone,
+    # reports the end and forks the child for the cell after the next with
+    # the slot the host sent meanwhile, which warms up while the host reads
+    # the end and the next cell runs. When the child did not finish the
+    # cell (os._exit, a fatal signal), the zygote exits the same way, so the
+    # host reports a crash as in session mode. Returns the next child and
+    # the one after.
+    global _child, _spare
+    _child, done_r, slot, _ = current
+    _spare = nxt[0]
     _, status = os.waitpid(_child, 0)
     _child = 0
     if not _sweep():
@@ -619,15 +667,12 @@ def _cell(child):
         if os.WIFSIGNALED(status):
             os._exit(128 + os.WTERMSIG(status))
         os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 3)
-    # No process of this cell is left: the next cell's child may exist. It
-    # warms up while the directories are emptied and the host reads the
-    # end; it touches none of them before its command comes.
-    nxt = _spawn(_recv_slot())
     _wipe_all()  # before the end: the next caller finds the directories empty
     for fd in slot:
         os.close(fd)
+    nxt = _ready(nxt)
     _send({"t": "end", "nonce": "-", "count": 1})
-    return nxt
+    return nxt, _spawn(_recv_slot())
 
 
 def _state(pid):
@@ -644,7 +689,7 @@ def _others():
     # Every live process of the sandbox except the init and this zygote.
     pids = [int(n) for n in os.listdir("/proc") if n.isdigit()]
     if _INIT == 1:
-        return [p for p in pids if p not in (1, _SELF) and _state(p)[0] not in (None, b"Z", b"X")]
+        return [p for p in pids if p not in (1, _SELF, _spare) and _state(p)[0] not in (None, b"Z", b"X")]
     # No pid namespace: the descendants of the init (it is their subreaper).
     info = {p: _state(p) for p in pids}
     mine = {_INIT}
@@ -655,7 +700,7 @@ def _others():
             if ppid in mine and p not in mine and st is not None:
                 mine.add(p)
                 grew = True
-    return [p for p in mine if p not in (_INIT, _SELF) and info[p][0] not in (None, b"Z", b"X")]
+    return [p for p in mine if p not in (_INIT, _SELF, _spare) and info[p][0] not in (None, b"Z", b"X")]
 
 
 def _children(pid):
@@ -670,13 +715,14 @@ def _children(pid):
 
 
 def _alone():
-    # Whether the init and this zygote are the only processes: the init's
-    # only child is the zygote and the zygote has none. Every other
-    # process is a descendant of one of these (orphans go to the init, a
-    # process started with CLONE_PARENT is the zygote's, alive or not
-    # until the zygote reaps it), so this is exact; a False sends the
-    # sweep to the full scan.
-    return _children(_INIT) == [b"%d" % _SELF] and _children(_SELF) == []
+    # Whether the init, this zygote and the spare child are the only
+    # processes: the init's only child is the zygote and the zygote's only
+    # child is the spare, which starts none. Every other process is a
+    # descendant of one of these (orphans go to the init, a process
+    # started with CLONE_PARENT is the zygote's, alive or not until the
+    # zygote reaps it), so this is exact; a False sends the sweep to the
+    # full scan.
+    return _children(_INIT) == [b"%d" % _SELF] and _children(_SELF) == [b"%d" % _spare]
 
 
 def _sweep():
@@ -820,9 +866,10 @@ def _serve_stateless():
     gc.freeze()  # keep the zygote's objects out of the children's collections
     gc.disable()  # and its own pages untouched between forks (each child enables it)
     _send({"t": "ready"})
-    child = _spawn(_recv_slot())
+    child = _ready(_spawn(_recv_slot()))
+    nxt = _spawn(_recv_slot())
     while True:
-        child = _cell(child)
+        child, nxt = _cell(child, nxt)
 
 
 if _CLEAN:
