@@ -208,13 +208,17 @@
 // other run holds; its output ends where its pipes end, once its last
 // process is gone; and the end of the run is the zygote's event on a pipe
 // no child holds, so there is no secret for a run to steal and no end to
-// forge. When the child ends, the zygote kills every other process of
-// the sandbox (all of the pid namespace but the init and itself, until
-// none is left), empties /work (the home directory), /tmp and /dev/shm
-// without recursion, restoring their modes and removing their extended
-// attributes, reports the end and only then forks the child of the next
-// run, which warms up while the host reads the end: no process of a run
-// coexists with the one that will run the next. So nothing of a run is
+// forge. Each run's child is forked two runs ahead and waits with every
+// signal blocked. When the child ends, the zygote kills every other process of
+// the sandbox (all of the pid namespace but the init, itself and the next
+// child, until none is left), empties /work (the home directory), /tmp
+// and /dev/shm without recursion, restoring their modes and removing
+// their extended attributes, resumes the next child (SIGCONT) and waits
+// for its answer to a ping, which a child with a SIGKILL pending never
+// gives (it is then replaced on the same slot), and only then reports the
+// end: no process of a run is left to signal the next one's once its
+// command can come. It then forks the child of the run after the next.
+// So nothing of a run is
 // visible to the next: files, environment, processes and threads,
 // imported modules and their patches, builtins, open descriptors and
 // their flags, working directory, signal handlers, masks, pending signals
