@@ -443,21 +443,8 @@ def _ns_prepare():
     global _NS
     import _ctypes, struct, time
 
-    class c_int(_ctypes._SimpleCData):
-        _type_ = "i"
-
-    class c_ulong(_ctypes._SimpleCData):
-        _type_ = "L"
-
     class c_char(_ctypes._SimpleCData):
         _type_ = "c"
-
-    class fn(_ctypes.CFuncPtr):
-        _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
-        _restype_ = c_int
-        _argtypes_ = (c_ulong,) * 5
-
-    libc = _ctypes.dlopen(None)
 
     def buf(data):
         class arr(_ctypes.Array):
@@ -473,7 +460,7 @@ def _ns_prepare():
     filt = buf(ins(0x20, 0, 0, 0) + ins(0x15, 0, 1, _CALLNS_NR) + ins(0x06, 0, 0, 0x50000 | 1) + ins(0x06, 0, 0, 0x7fff0000))
     prog = buf(struct.pack("HxxxxxxQ", 4, filt[1]))  # struct sock_fprog
     lo = struct.pack("16sH14x", b"lo", 0x1 | 0x8 | 0x40)  # IFF_UP | IFF_LOOPBACK | IFF_RUNNING
-    _NS = (fn(_ctypes.dlsym(libc, "unshare")), fn(_ctypes.dlsym(libc, "prctl")), fn(_ctypes.dlsym(libc, "capset")),
+    _NS = (_libc("unshare"), _libc("prctl"), _libc("capset"),
            buf(struct.pack("Ii", 0x20080522, 0)), buf(bytes(24)), filt, prog, _ctypes.get_errno, lo, time.sleep)
 
 
@@ -824,11 +811,10 @@ def _wipe_all():
             os._exit(3)
 
 
-def _not_dumpable():
-    # prctl(PR_SET_DUMPABLE, 0) through _ctypes (the ctypes package costs
-    # ~4 ms to import): a process that is not dumpable keeps its memory,
-    # environment and descriptors from other processes of its uid through
-    # /proc, and the cells' children inherit it until they exec.
+def _libc(name):
+    # A C function of the process (five unsigned long arguments, an int
+    # result, errno kept) through _ctypes: the ctypes package costs ~4 ms
+    # to import.
     import _ctypes
 
     class c_int(_ctypes._SimpleCData):
@@ -840,9 +826,17 @@ def _not_dumpable():
     class fn(_ctypes.CFuncPtr):
         _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
         _restype_ = c_int
-        _argtypes_ = (c_int, c_ulong, c_ulong, c_ulong, c_ulong)
+        _argtypes_ = (c_ulong,) * 5
 
-    prctl = fn(_ctypes.dlsym(_ctypes.dlopen(None), "prctl"))
+    return fn(_ctypes.dlsym(_ctypes.dlopen(None), name))
+
+
+def _not_dumpable():
+    # prctl(PR_SET_DUMPABLE, 0): a process that is not dumpable keeps its
+    # memory, environment and descriptors from other processes of its uid
+    # through /proc, and the cells' children inherit it until they exec.
+    import _ctypes
+    prctl = _libc("prctl")
     if prctl(4, 0, 0, 0, 0) != 0 or prctl(3, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE, PR_GET_DUMPABLE
         raise OSError(_ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
 
