@@ -8,6 +8,10 @@ import (
 // ErrClosed is returned by a Sandbox or Pool used after Close.
 var ErrClosed = errors.New("sandbox: closed")
 
+// ErrHostCallsUnsupported is matched by the error of a Run with
+// RunOptions.OnHostCall on a backend that cannot carry host calls.
+var ErrHostCallsUnsupported = errors.New("sandbox: this backend cannot carry calls from code to the host")
+
 // ErrCrashed is matched by errors reporting that a sandbox died during an
 // execution (its interpreter exited or was killed). The sandbox must not
 // be reused; a new one can be created at once, so it is retryable.

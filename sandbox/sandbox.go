@@ -83,4 +83,21 @@ type RunOptions struct {
 	OnStderr func(OutputMessage)
 	OnResult func(Result)
 	OnError  func(ExecutionError)
+	// OnHostCall, when not nil, lets the code of this run call the host:
+	// in Python, sandbox_host.call(name, args) sends name and args (a
+	// JSON object) to OnHostCall and returns its result decoded from
+	// JSON, or raises sandbox_host.HostCallError with the error's text.
+	// The call travels over the sandbox's own channel to the host, so it
+	// needs no network in the sandbox. OnHostCall runs on a goroutine of
+	// its own, with a context that ends with the run; it must check what
+	// it is given, which the code wrote. A backend that cannot carry host
+	// calls refuses the run with an error matching ErrHostCallsUnsupported
+	// (E2B does).
+	OnHostCall HostCallFunc
 }
+
+// HostCallFunc answers a call from code in a sandbox: name and args are
+// what the code sent (args is the JSON text it wrote, not yet checked),
+// the result is JSON text returned to the code. A returned error is
+// raised in the code as sandbox_host.HostCallError with the error's text.
+type HostCallFunc func(ctx context.Context, name string, args []byte) (result []byte, err error)

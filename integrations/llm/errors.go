@@ -28,7 +28,46 @@ var (
 	// ErrNoAPIKey is matched by the *ConfigError of a constructor that
 	// found no API key.
 	ErrNoAPIKey = errors.New("llm: no API key")
+	// ErrRefused is matched by *RefusalError.
+	ErrRefused = errors.New("llm: the model refused")
 )
+
+// RefusalError is returned when the model refused to answer (Anthropic's
+// "refusal" stop reason, OpenAI's refusal field) or the service's content
+// filter cut its reply: such a reply is never an empty success. It is not
+// retryable: the same request is refused again.
+type RefusalError struct {
+	// Provider is "anthropic" or "openai".
+	Provider string
+	// Model is the model that refused.
+	Model string
+	// Stop is StopRefusal or StopContentFilter.
+	Stop StopReason
+	// Refusal is the model's explanation, when it gave one (OpenAI's
+	// refusal text).
+	Refusal string
+	// Response is the reply as it came, with its usage and any text
+	// produced before the refusal.
+	Response Response
+}
+
+// Error says who refused and why, with the model's explanation.
+func (e *RefusalError) Error() string {
+	s := fmt.Sprintf("llm: %s: model %s refused", e.Provider, e.Model)
+	if e.Stop == StopContentFilter {
+		s = fmt.Sprintf("llm: %s: the content filter cut the reply of model %s", e.Provider, e.Model)
+	}
+	if e.Refusal != "" {
+		s += ": " + e.Refusal
+	}
+	return s
+}
+
+// Is matches ErrRefused.
+func (e *RefusalError) Is(target error) bool { return target == ErrRefused }
+
+// Retryable reports false.
+func (e *RefusalError) Retryable() bool { return false }
 
 // TemperatureRejectedError is returned by the Anthropic provider for a
 // Request that sets Temperature, before anything is sent: the Messages

@@ -17,10 +17,15 @@ const (
 	RoleAssistant Role = "assistant"
 )
 
-// Message is one turn of a conversation.
+// Message is one turn of a conversation. Its content is Content, as one
+// [Text] block when it is not empty, followed by Blocks: a message of
+// text alone needs only Content.
 type Message struct {
 	Role    Role
 	Content string
+	// Blocks are the message's other content: images, the model's tool
+	// calls (in an assistant message), tool results (in a user message).
+	Blocks []Block
 }
 
 // Request is one call of a chat model, in terms every provider of this
@@ -46,10 +51,27 @@ type Request struct {
 	// The Anthropic provider refuses it with a *TemperatureRejectedError
 	// before anything is sent (the API version it speaks rejects it).
 	Temperature *float64
+	// Tools are the tools the model may call; see ToolChoice.
+	Tools []Tool
+	// ToolChoice says whether and which tool the model must call; the
+	// zero value lets it decide.
+	ToolChoice ToolChoice
+	// NoParallelToolCalls asks for at most one tool call per reply
+	// (Anthropic's disable_parallel_tool_use, OpenAI's
+	// parallel_tool_calls false). By default a reply may hold several.
+	NoParallelToolCalls bool
+	// ResponseFormat, when not nil, asks for a reply that is one JSON
+	// value following its schema.
+	ResponseFormat *JSONSchemaFormat
 	// OnDelta, when not nil, makes the call stream: it is called with each
 	// piece of text as it arrives, in order, from the goroutine that called
 	// Execute. The Response still carries the whole text and the usage.
 	OnDelta func(delta string)
+	// OnToolCall, when not nil, makes the call stream too: it is called
+	// with each tool call as soon as its arguments are complete, in
+	// order, from the goroutine that called Execute. The Response still
+	// lists every call.
+	OnToolCall func(call ToolCall)
 }
 
 // Usage counts the tokens of one call, as the service reported them. A
@@ -90,14 +112,29 @@ func (u Usage) Total() int64 {
 type Response struct {
 	// Text is the reply's text (all text blocks, concatenated).
 	Text string
+	// Content is the whole reply in order: Text and ToolCall blocks. It
+	// is what goes back into the conversation as the assistant's message
+	// (see [Response.Message]).
+	Content []Block
+	// ToolCalls are the reply's tool calls, in order: the ToolCall blocks
+	// of Content.
+	ToolCalls []ToolCall
 	// Model is the model that answered, as the service named it.
 	Model string
+	// Stop is why generation stopped, in terms common to the providers.
+	Stop StopReason
 	// StopReason is why generation stopped, as the service said it
-	// ("end_turn", "max_tokens", "stop_sequence" for Anthropic; "stop",
-	// "length" for OpenAI).
+	// ("end_turn", "tool_use", "max_tokens", "stop_sequence" for
+	// Anthropic; "stop", "tool_calls", "length" for OpenAI).
 	StopReason string
 	// Usage counts the tokens of the call.
 	Usage Usage
+}
+
+// Message returns the reply as the assistant's message, to append to the
+// conversation before the tool results.
+func (r *Response) Message() Message {
+	return Message{Role: RoleAssistant, Blocks: r.Content}
 }
 
 // Provider is a chat model behind a service: a primitive from [Request] to
