@@ -8,9 +8,38 @@ import (
 // ErrClosed is returned by a Sandbox or Pool used after Close.
 var ErrClosed = errors.New("sandbox: closed")
 
+// ErrUnsupported is matched by *UnsupportedError.
+var ErrUnsupported = errors.New("sandbox: not supported by this backend")
+
 // ErrHostCallsUnsupported is matched by the error of a Run with
 // RunOptions.OnHostCall on a backend that cannot carry host calls.
 var ErrHostCallsUnsupported = errors.New("sandbox: this backend cannot carry calls from code to the host")
+
+// UnsupportedError reports that a backend cannot do what was asked, before
+// anything ran. It matches ErrUnsupported and the feature's own sentinel
+// (Err), and is not retryable.
+type UnsupportedError struct {
+	// Backend is the provider's name ("e2b").
+	Backend string
+	// Feature names what it cannot do.
+	Feature string
+	// Err is the feature's sentinel, such as ErrHostCallsUnsupported.
+	Err error
+}
+
+// Error names the backend and the feature.
+func (e *UnsupportedError) Error() string {
+	return "sandbox: " + e.Backend + ": " + e.Feature + " is not supported by this backend"
+}
+
+// Is matches ErrUnsupported.
+func (e *UnsupportedError) Is(target error) bool { return target == ErrUnsupported }
+
+// Unwrap returns the feature's sentinel.
+func (e *UnsupportedError) Unwrap() error { return e.Err }
+
+// Retryable reports false: the backend will not learn it.
+func (e *UnsupportedError) Retryable() bool { return false }
 
 // ErrCrashed is matched by errors reporting that a sandbox died during an
 // execution (its interpreter exited or was killed). The sandbox must not

@@ -83,6 +83,11 @@ func (s *Sandbox) Execute(ctx context.Context, code string, opts ExecuteOptions)
 	if opts.Timeout < 0 {
 		return nil, mark(&recovery.InvalidInputError{Field: "timeout", Reason: fmt.Sprintf("%s is negative", opts.Timeout)})
 	}
+	if opts.OnHostCall != nil {
+		// Code in an E2B sandbox reaches the host only through the
+		// network, which this client does not open to it.
+		return nil, mark(&sandbox.UnsupportedError{Backend: "e2b", Feature: "calls from code to the host (RunOptions.OnHostCall)", Err: sandbox.ErrHostCallsUnsupported})
+	}
 	for k, v := range opts.Env {
 		if strings.ContainsAny(k, unsafeEnvChars) || strings.ContainsAny(v, unsafeEnvChars) {
 			return nil, mark(&recovery.InvalidInputError{Field: "env", Reason: fmt.Sprintf(

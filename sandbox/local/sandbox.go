@@ -103,6 +103,8 @@ type event struct {
 	Active       []string          `json:"active"`
 	Missing      map[string]string `json:"missing"`
 	Fatal        string            `json:"fatal"`
+	ID           int64             `json:"id"`   // "call": the call's number
+	Args         json.RawMessage   `json:"args"` // "call": its arguments, as the code wrote them
 	err          error             // for "eof": why the stream ended
 }
 
@@ -441,6 +443,12 @@ func (s *Sandbox) roundTrip(ctx context.Context, cmd command, opts *sandbox.RunO
 	var stopErr error
 	gotEnd := false
 	evCh, evDone := st.ev, !s.stateless // a stateless call's events end with its event pipe
+	var calls *hostCalls
+	defer func() {
+		if calls != nil {
+			calls.stop() // before a stateless call's slot closes
+		}
+	}()
 	interrupt := func(err error) {
 		stopErr = err
 		timerC, ctxDone = nil, nil
@@ -478,6 +486,11 @@ loop:
 						opts.OnError(e)
 					}
 				}
+			case "call":
+				if calls == nil {
+					calls = startHostCalls(ctx, opts.OnHostCall, dst)
+				}
+				calls.add(ev)
 			case "end":
 				if !s.stateless && ev.Nonce == cmd.Nonce {
 					end(ev)
@@ -542,6 +555,16 @@ loop:
 		return col.exec, stopErr
 	}
 	s.finish(st, col)
+	if calls != nil {
+		c := calls
+		calls = nil
+		if p := c.stop(); p != nil {
+			// OnHostCall panicked: the code got an error in its place,
+			// and the panic reaches the caller as the module's other
+			// goroutines report theirs.
+			return col.exec, p
+		}
+	}
 	if lim := s.memoryLimitError(); lim != nil {
 		// A subprocess of the run was killed at the memory limit.
 		s.teardown()

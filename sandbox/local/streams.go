@@ -116,6 +116,7 @@ const (
 )
 
 var (
+	callPrefix  = []byte(`{"t":"call"`)
 	endPrefix   = []byte(`{"t":"end"`)
 	errorPrefix = []byte(`{"t":"error"`)
 )
@@ -127,8 +128,8 @@ var (
 // the "t" key first; a line that does not start like the worker's own is
 // the code's and is dropped too.
 func skipEvent(line []byte, filter uint32) bool {
-	if bytes.HasPrefix(line, endPrefix) {
-		return false
+	if bytes.HasPrefix(line, endPrefix) || bytes.HasPrefix(line, callPrefix) {
+		return false // a call waits for its reply whatever the budget
 	}
 	isError := bytes.HasPrefix(line, errorPrefix)
 	if filter&filterResults != 0 {

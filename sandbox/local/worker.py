@@ -281,6 +281,65 @@ def _run(code):
             _result(value)
 
 
+# ---- calls from the code to the host ---------------------------------------
+#
+# sandbox_host.call(name, args) writes a "call" event (a number, the name
+# and the arguments as JSON) on the event pipe and blocks until the host's
+# reply arrives on the pipe the cell's command came from, framed as a
+# command is: "reply <number> <bytes> 0" and the JSON result, or "raise
+# <number> <bytes> 0" and the error's text. (A reply the cell did not wait
+# for is read by the session's loop as a command it ignores.) A lock keeps
+# one call in flight per process, so the replies of two threads cannot
+# interleave.
+
+
+class HostCallError(Exception):
+    """A call to the host failed; the message says why."""
+
+
+_REPLY = None  # the pipe the current cell's command came from
+_host_seq = 0
+_host_lock = __import__("_thread").allocate_lock()
+
+
+def _host_call(name, args=None, /, **kwargs):
+    global _host_seq
+    import json
+    if not isinstance(name, str):
+        raise TypeError("sandbox_host.call: the name must be a str, not %s" % type(name).__name__)
+    if args is None:
+        args = kwargs
+    elif kwargs:
+        raise TypeError("sandbox_host.call: give the arguments as one dict or as keywords, not both")
+    payload = json.dumps(args, ensure_ascii=False, allow_nan=False)
+    with _host_lock:
+        f = _REPLY
+        if f is None:
+            raise HostCallError("no host to call outside a run")
+        _host_seq += 1
+        n = _host_seq
+        _write_all(_EVT, ('{"t":"call","id":%d,"name":%s,"args":%s}\n' % (n, _str(name), payload)).encode())
+        head = f.readline().split()
+        if len(head) != 4 or head[0] not in (b"reply", b"raise") or head[1] != str(n).encode():
+            raise HostCallError("the host's reply to call %d was not understood" % n)
+        body = f.read(int(head[2]))
+        if head[0] == b"raise":
+            raise HostCallError(body.decode("utf-8", "replace"))
+        return json.loads(body)
+
+
+def _host_module():
+    mod = type(sys)("sandbox_host")
+    mod.__doc__ = "Calls from the code of a run to the host that runs it (RunOptions.OnHostCall)."
+    mod.call = _host_call
+    mod.HostCallError = HostCallError
+    HostCallError.__module__ = "sandbox_host"
+    sys.modules["sandbox_host"] = mod
+
+
+_host_module()
+
+
 def _apply_env(env):
     saved = {}
     for k, v in env.items():
@@ -369,8 +428,8 @@ def _read_command(f=None):
 
 
 def _serve():
-    global _ns, _count, _CMD
-    _CMD = os.fdopen(3, "rb", buffering=1 << 16)
+    global _ns, _count, _CMD, _REPLY
+    _CMD = _REPLY = os.fdopen(3, "rb", buffering=1 << 16)
     _send({"t": "ready"})
     while True:
         cmd = _read_command()
@@ -537,6 +596,7 @@ def _spawn(slot):
 
 
 def _cell_child(cmd_r, done_w, ping_r):
+    global _REPLY
     # The child: warm up, answer the zygote's ping ("p"), read the command
     # from the slot, tell the zygote ("n"), run it, and tell the zygote it
     # finished ("k"). At the end of the command pipe (the host closed the
@@ -550,8 +610,8 @@ def _cell_child(cmd_r, done_w, ping_r):
         return  # the zygote is gone
     os.write(done_w, b"p")
     os.close(ping_r)
-    with os.fdopen(cmd_r, "rb", buffering=1 << 16) as f:
-        cmd = _read_command(f)
+    _REPLY = os.fdopen(cmd_r, "rb", buffering=1 << 16)  # host calls' replies come here too
+    cmd = _read_command(_REPLY)
     if cmd is None:
         os.write(done_w, b"e")
         return

@@ -223,6 +223,9 @@ func (s *Sandbox) Run(ctx context.Context, code string, opts sandbox.RunOptions)
 	if opts.Language != "" && opts.Language != sandbox.LanguagePython {
 		return nil, &sandbox.UnsupportedLanguageError{Language: opts.Language, Supported: []string{sandbox.LanguagePython}}
 	}
+	if opts.OnHostCall != nil {
+		return nil, &sandbox.UnsupportedError{Backend: "sandboxtest", Feature: "calls from code to the host (RunOptions.OnHostCall)", Err: sandbox.ErrHostCallsUnsupported}
+	}
 	s.mu.Lock()
 	closed, dead := s.closed, s.dead
 	s.mu.Unlock()
