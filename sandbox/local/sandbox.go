@@ -164,6 +164,8 @@ func startSandbox(ctx context.Context, p *Provider, opts sandbox.CreateOptions) 
 	envMap := map[string]string{
 		"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": tmp, "LANG": "C.UTF-8",
 		"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+		// matplotlib's figures become PNG results (see worker.py).
+		"MPLBACKEND": "module://sandbox_display",
 	}
 	pip, err := pipEnvironment(envMap, opts.AllowInternet, home, d, p.plan.mount, p.interpreter)
 	if err != nil {

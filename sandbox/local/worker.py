@@ -281,6 +281,61 @@ def _run(code):
             _result(value)
 
 
+# ---- figures ---------------------------------------------------------------
+#
+# matplotlib draws with the backend "module://sandbox_display" (MPLBACKEND
+# in the sandbox's environment): Agg's canvas, and a show() that sends each
+# open figure as a PNG result and closes it. Figures still open when a cell
+# ends are sent then, as a notebook shows them. matplotlib is only
+# imported by the code that uses it.
+
+
+def _show_figures():
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return
+    try:
+        nums = plt.get_fignums()
+    except Exception:
+        return
+    if not nums:
+        return
+    import io, base64
+    for num in nums:
+        try:
+            fig = plt.figure(num)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", bbox_inches="tight")
+            _send({"t": "result", "is_main_result": False, "text": _clip(repr(fig)),
+                   "png": base64.b64encode(buf.getvalue()).decode()})
+        except Exception:
+            pass
+    try:
+        plt.close("all")
+    except Exception:
+        pass
+
+
+def _display_backend():
+    mod = type(sys)("sandbox_display")
+    mod.__doc__ = "matplotlib backend of the sandbox: figures shown become PNG results."
+
+    def lazy(name):
+        if name in ("FigureCanvas", "FigureManager"):
+            from matplotlib.backends import backend_agg
+            mod.FigureCanvas = backend_agg.FigureCanvas
+            mod.FigureManager = backend_agg.FigureManager
+            return getattr(mod, name)
+        raise AttributeError("module 'sandbox_display' has no attribute %r" % name)
+
+    mod.__getattr__ = lazy
+    mod.show = lambda *args, **kwargs: _show_figures()
+    sys.modules["sandbox_display"] = mod
+
+
+_display_backend()
+
+
 # ---- calls from the code to the host ---------------------------------------
 #
 # sandbox_host.call(name, args) writes a "call" event (a number, the name
@@ -407,6 +462,10 @@ def _run_cell(code, env, unblock=False):
         except KeyboardInterrupt:
             pass
     finally:
+        try:
+            _show_figures()
+        except BaseException:
+            pass
         _restore_env(saved)
 
 

@@ -4,8 +4,9 @@ package initproc
 
 // etcEntries are the parts of the host's /etc a Python worker needs
 // (dynamic linker cache, time zone, name service and TLS configuration,
-// Debian's Python configuration). Everything else — shadow, sudoers, ssh
-// keys, machine id, and the host's pip configuration (pip.conf, xdg/pip),
+// Debian's Python configuration, the matplotlibrc where Debian's
+// matplotlib reads its defaults, fontconfig's configuration). Everything
+// else — shadow, sudoers, ssh keys, machine id, and the host's pip configuration (pip.conf, xdg/pip),
 // which may carry an index URL with credentials — is absent from the
 // sandbox: its package index is its own setting.
 var etcEntries = []string{
@@ -13,7 +14,7 @@ var etcEntries = []string{
 	"nsswitch.conf", "hosts", "host.conf", "resolv.conf", "gai.conf",
 	"protocols", "services", "mime.types", "ssl", "ca-certificates",
 	"ca-certificates.conf", "alternatives", "os-release",
-	"debian_version",
+	"debian_version", "matplotlibrc", "fonts",
 }
 
 // topLevel are the root directories bound (or, on merged-/usr systems,
