@@ -75,8 +75,7 @@ func validateContent(req *Request) error {
 		if len(f.Schema) == 0 {
 			return invalid("ResponseFormat.Schema", "no schema")
 		}
-		var schema map[string]json.RawMessage
-		if err := json.Unmarshal(f.Schema, &schema); err != nil || schema == nil {
+		if !isJSONObject(f.Schema) {
 			return invalid("ResponseFormat.Schema", "not a JSON object")
 		}
 	}
@@ -174,12 +173,14 @@ func parseDataURL(s string) (mediaType, data string, err error) {
 // checkObjectSchema refuses a schema that is not a JSON object whose
 // "type", when present, is "object".
 func checkObjectSchema(field string, schema json.RawMessage) error {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(schema, &top); err != nil || top == nil {
+	var probe struct {
+		Type json.RawMessage `json:"type"`
+	}
+	if !startsObject(schema) || json.Unmarshal(schema, &probe) != nil {
 		return invalid(field, "not a JSON object")
 	}
-	if t, ok := top["type"]; ok && string(bytes.TrimSpace(t)) != `"object"` {
-		return invalid(field, fmt.Sprintf(`the schema's type is %s; a tool's input is an object ("type": "object")`, t))
+	if probe.Type != nil && string(bytes.TrimSpace(probe.Type)) != `"object"` {
+		return invalid(field, fmt.Sprintf(`the schema's type is %s; a tool's input is an object ("type": "object")`, probe.Type))
 	}
 	return nil
 }
@@ -198,8 +199,14 @@ func validToolName(name string) bool {
 }
 
 func isJSONObject(b []byte) bool {
-	b = bytes.TrimSpace(b)
-	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+	return startsObject(b) && json.Valid(b)
+}
+
+// startsObject reports whether b's first byte other than white space is
+// '{': with valid JSON, whether it is an object.
+func startsObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
 }
 
 func blockName(b Block) string {
