@@ -65,7 +65,10 @@ func anthropicUserContent(m *Message) []anthropic.ContentBlockParamUnion {
 	for _, b := range m.Blocks {
 		switch b := b.(type) {
 		case Text:
-			content = append(content, anthropic.NewTextBlock(b.Text))
+			// The API refuses an empty text block; it says nothing.
+			if b.Text != "" {
+				content = append(content, anthropic.NewTextBlock(b.Text))
+			}
 		case Image:
 			content = append(content, anthropic.ContentBlockParamUnion{OfImage: anthropicImage(b)})
 		}
@@ -83,7 +86,10 @@ func anthropicAssistantContent(m *Message) []anthropic.ContentBlockParamUnion {
 	for _, b := range m.Blocks {
 		switch b := b.(type) {
 		case Text:
-			content = append(content, anthropic.NewTextBlock(b.Text))
+			// The API refuses an empty text block; it says nothing.
+			if b.Text != "" {
+				content = append(content, anthropic.NewTextBlock(b.Text))
+			}
 		case ToolCall:
 			args := b.Arguments
 			if len(args) == 0 {

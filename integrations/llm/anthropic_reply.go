@@ -43,7 +43,11 @@ func anthropicResponse(msg *anthropic.Message) Response {
 		b := &msg.Content[i]
 		switch b.Type {
 		case "text":
-			resp.Content = append(resp.Content, Text{Text: b.Text})
+			// An empty block (a stream's block that got no delta) is
+			// left out: sent back, the API would refuse it.
+			if b.Text != "" {
+				resp.Content = append(resp.Content, Text{Text: b.Text})
+			}
 		case "tool_use":
 			call := anthropicToolCall(b)
 			resp.Content = append(resp.Content, call)

@@ -170,7 +170,7 @@ func TestAnthropicToolCallsPlain(t *testing.T) {
 }
 
 func TestAnthropicToolCallsStreamed(t *testing.T) {
-	srv := newFakeServer(t, reply{body: anthropicToolStream(), sse: true})
+	srv := newFakeServer(t, reply{body: anthropicToolStream(), sse: true}, reply{body: anthropicMessageBody})
 	p := newTestAnthropic(t, srv.URL)
 	var events []string
 	var got []ToolCall
@@ -217,6 +217,21 @@ func TestAnthropicToolCallsStreamed(t *testing.T) {
 	if srv.last(t).body["stream"] != true {
 		t.Fatal("stream not requested")
 	}
+
+	// The streamed calls go back as the model wrote them.
+	req.OnDelta, req.OnToolCall = nil, nil
+	req.Messages = append(req.Messages, resp.Message(), Message{Role: RoleUser, Blocks: []Block{
+		ToolResult{CallID: weather.ID, Content: []Block{Text{Text: "4°C, fog"}}},
+		ToolResult{CallID: clock.ID, Content: []Block{Text{Text: "23:05"}}},
+	}})
+	if _, err := p.Execute(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	sent := srv.last(t).body["messages"].([]any)
+	sameJSON(t, "assistant message", sent[1], `{"role":"assistant","content":[
+		{"type":"text","text":"Checking both."},
+		{"type":"tool_use","id":"toolu_01T1x1fJ34qAmk2tNTrN7Up6","name":"get_weather","input":`+weatherArgs+`},
+		{"type":"tool_use","id":"toolu_01XbVq3AqkPz2bc8xsF6e5Lk","name":"get_time","input":`+timeArgs+`}]}`)
 }
 
 // TestAnthropicOnToolCallAtBlockStop holds the stream after the first
@@ -257,6 +272,38 @@ func TestAnthropicOnToolCallAtBlockStop(t *testing.T) {
 	if calls != 2 || len(resp.ToolCalls) != 2 {
 		t.Fatalf("%d calls seen, %d in the response", calls, len(resp.ToolCalls))
 	}
+}
+
+// TestAnthropicEmptyTextBlockLeftOut: a text block that got no delta is
+// not part of the reply, so the reply can go back as it is (the API
+// refuses empty text blocks).
+func TestAnthropicEmptyTextBlockLeftOut(t *testing.T) {
+	stream := streamMessageStart +
+		sseEvent("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`) +
+		blockStop(0) +
+		toolStart(1, "toolu_01Only", "get_time") + jsonDelta(1, "") + blockStop(1) +
+		streamEnd("tool_use", 12)
+	srv := newFakeServer(t, reply{body: stream, sse: true}, reply{body: anthropicMessageBody})
+	p := newTestAnthropic(t, srv.URL)
+	req := toolRequest("What time is it?")
+	req.OnToolCall = func(ToolCall) {}
+	resp, err := p.Execute(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := ToolCall{ID: "toolu_01Only", Name: "get_time", Arguments: json.RawMessage(`{}`)}
+	if !reflect.DeepEqual(resp.Content, []Block{call}) {
+		t.Fatalf("content = %+v", resp.Content)
+	}
+	req.OnToolCall = nil
+	req.Messages = append(req.Messages, resp.Message(), Message{Role: RoleUser, Blocks: []Block{ToolResult{CallID: call.ID}}})
+	if _, err := p.Execute(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	sent := srv.last(t).body["messages"].([]any)
+	sameJSON(t, "messages[1:]", sent[1:], `[
+		{"role":"assistant","content":[{"type":"tool_use","id":"toolu_01Only","name":"get_time","input":{}}]},
+		{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_01Only"}]}]`)
 }
 
 func TestAnthropicStreamedToolCallNotJSON(t *testing.T) {
