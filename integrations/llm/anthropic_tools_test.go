@@ -169,6 +169,28 @@ func TestAnthropicToolCallsPlain(t *testing.T) {
 	}
 }
 
+func TestAnthropicSingleForcedToolCallPlain(t *testing.T) {
+	// A forced tool: the reply is the call alone, without text.
+	body := `{"id":"msg_01Fz3Kq8Lw2Nn5Xc7Vb9Mm1Q","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",` +
+		`"content":[{"type":"tool_use","id":"toolu_01D7FLrfh4GYq7yT1ULFeyMV","name":"get_time","input":{}}],` +
+		`"stop_reason":"tool_use","stop_sequence":null,"stop_details":null,` +
+		`"usage":{"input_tokens":396,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":38,"service_tier":"standard"}}`
+	srv := newFakeServer(t, reply{body: body})
+	p := newTestAnthropic(t, srv.URL)
+	req := toolRequest("What time is it?")
+	req.ToolChoice = ForceTool("get_time")
+	req.NoParallelToolCalls = true
+	resp, err := p.Execute(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := ToolCall{ID: "toolu_01D7FLrfh4GYq7yT1ULFeyMV", Name: "get_time", Arguments: json.RawMessage(`{}`)}
+	if !reflect.DeepEqual(resp.ToolCalls, []ToolCall{call}) || !reflect.DeepEqual(resp.Content, []Block{call}) || resp.Text != "" || resp.Stop != StopToolUse {
+		t.Fatalf("response = %+v", resp)
+	}
+	sameJSON(t, "tool_choice", srv.last(t).body["tool_choice"], `{"type":"tool","name":"get_time","disable_parallel_tool_use":true}`)
+}
+
 func TestAnthropicToolCallsStreamed(t *testing.T) {
 	srv := newFakeServer(t, reply{body: anthropicToolStream(), sse: true}, reply{body: anthropicMessageBody})
 	p := newTestAnthropic(t, srv.URL)
