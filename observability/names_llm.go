@@ -18,6 +18,10 @@ const (
 	AttrGenAIRequestMaxTokens = "gen_ai.request.max_tokens"
 	// AttrGenAIRequestTemperature is the request's temperature, when set.
 	AttrGenAIRequestTemperature = "gen_ai.request.temperature"
+	// AttrGenAIOutputType is the kind of output the request asked for:
+	// "json" with a structured-output format (the conventions require it
+	// when the request includes an output format).
+	AttrGenAIOutputType = "gen_ai.output.type"
 	// AttrGenAIResponseID is the service's identifier of the response.
 	AttrGenAIResponseID = "gen_ai.response.id"
 	// AttrGenAIResponseModel is the model that answered.
@@ -47,6 +51,10 @@ const (
 	AttrGenAISystemInstructions = "gen_ai.system_instructions"
 	AttrGenAIInputMessages      = "gen_ai.input.messages"
 	AttrGenAIOutputMessages     = "gen_ai.output.messages"
+	// AttrGenAIToolDefinitions lists the tools the request declared
+	// (type "function", name, description, parameters); an opt-in
+	// attribute of the conventions, set with the content attributes.
+	AttrGenAIToolDefinitions = "gen_ai.tool.definitions"
 
 	// MetricGenAIClientTokenUsage is a histogram of the tokens of each
 	// call, by AttrGenAITokenType (unit "{token}").

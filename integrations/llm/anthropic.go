@@ -2,12 +2,12 @@ package llm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
@@ -111,16 +111,27 @@ func NewAnthropic(opts ...AnthropicOption) (*Anthropic, error) {
 // Name returns "anthropic".
 func (p *Anthropic) Name() string { return ProviderAnthropic }
 
-// Execute sends req and returns the reply. With req.OnDelta set it
-// streams, calling OnDelta with each piece of text; the Response is the
-// same either way.
+// Execute sends req and returns the reply. With req.OnDelta or
+// req.OnToolCall set it streams, calling OnDelta with each piece of text
+// and OnToolCall with each tool call once its arguments are complete; the
+// Response is the same either way.
+//
+// Messages carry text, images (inline as a base64 source, or by URL),
+// tool calls (tool_use blocks) and tool results (tool_result blocks, sent
+// first in their user message as the API requires). Tools, ToolChoice
+// and NoParallelToolCalls become tools and tool_choice (with
+// disable_parallel_tool_use), and ResponseFormat becomes the structured
+// output's output_config.format.
 //
 // Before anything is sent it refuses, with errors that are not retryable:
 // a request with a Temperature (*TemperatureRejectedError), no messages,
-// a role other than user or assistant, or no model
-// (*recovery.InvalidInputError). Failures of the call are *APIError,
-// *ConnectionError or *ResponseError; a caller's cancelled context gives
-// an error matching the context's.
+// a role other than user or assistant, no model, or blocks, tools or a
+// tool choice that make no sense, as docs/llm.md lists them
+// (*recovery.InvalidInputError). A reply the model refused
+// is a *RefusalError holding the reply. Failures of the call are
+// *APIError, *ConnectionError or *ResponseError (a streamed tool call
+// whose arguments are not a JSON object is one); a caller's cancelled
+// context gives an error matching the context's.
 func (p *Anthropic) Execute(ctx context.Context, req Request) (Response, error) {
 	return execute(ctx, &p.cfg, &p.telemetry, req, p.execute)
 }
@@ -132,21 +143,12 @@ func (p *Anthropic) execute(ctx context.Context, model string, maxTokens int, re
 	if err := validate(req, model, maxTokens); err != nil {
 		return Response{}, "", err
 	}
-	params := anthropic.MessageNewParams{
-		Model:         anthropic.Model(model),
-		MaxTokens:     int64(maxTokens),
-		Messages:      make([]anthropic.MessageParam, len(req.Messages)),
-		StopSequences: req.StopSequences,
+	if err := validateContent(req); err != nil {
+		return Response{}, "", err
 	}
-	if req.System != "" {
-		params.System = []anthropic.TextBlockParam{{Text: req.System}}
-	}
-	for i, m := range req.Messages {
-		if m.Role == RoleUser {
-			params.Messages[i] = anthropic.NewUserMessage(anthropic.NewTextBlock(m.Content))
-		} else {
-			params.Messages[i] = anthropic.NewAssistantMessage(anthropic.NewTextBlock(m.Content))
-		}
+	params, err := anthropicParams(req, model, maxTokens)
+	if err != nil {
+		return Response{}, "", err
 	}
 	callCtx, cancel := withRequestTimeout(ctx, p.cfg.requestTimeout)
 	defer cancel()
@@ -156,7 +158,7 @@ func (p *Anthropic) execute(ctx context.Context, model string, maxTokens int, re
 		// refusing a large max_tokens without streaming.
 		ropts = append(ropts, option.WithRequestTimeout(p.cfg.requestTimeout))
 	}
-	stream := req.OnDelta != nil
+	stream := req.OnDelta != nil || req.OnToolCall != nil
 	if !stream && p.cfg.requestTimeout == 0 {
 		if _, err := anthropic.CalculateNonStreamingTimeout(maxTokens, params.Model, nil); err != nil {
 			// The SDK refuses a call that may last over 10 minutes
@@ -165,64 +167,22 @@ func (p *Anthropic) execute(ctx context.Context, model string, maxTokens int, re
 		}
 	}
 	var msg *anthropic.Message
-	var err error
 	if stream {
-		msg, err = p.stream(callCtx, params, req.OnDelta, ropts)
+		msg, err = p.stream(callCtx, params, req.OnDelta, req.OnToolCall, ropts)
 	} else {
 		msg, err = p.client.Messages.New(callCtx, params, ropts...)
 	}
 	if err != nil {
+		var re *ResponseError
+		if ctx.Err() == nil && errors.As(err, &re) {
+			return Response{}, "", err
+		}
 		return Response{}, "", classify(ctx, callCtx, ProviderAnthropic, p.cfg.apiKey, err)
 	}
-	var text strings.Builder
-	for _, block := range msg.Content {
-		if block.Type == "text" {
-			text.WriteString(block.Text)
-		}
-	}
-	return Response{
-		Text:       text.String(),
-		Model:      string(msg.Model),
-		StopReason: string(msg.StopReason),
-		Usage: Usage{
-			// Anthropic's input_tokens leaves out the cached part.
-			InputTokens:              msg.Usage.InputTokens + msg.Usage.CacheReadInputTokens + msg.Usage.CacheCreationInputTokens,
-			OutputTokens:             msg.Usage.OutputTokens,
-			CacheReadInputTokens:     msg.Usage.CacheReadInputTokens,
-			CacheCreationInputTokens: msg.Usage.CacheCreationInputTokens,
-		},
-	}, msg.ID, nil
-}
-
-// stream runs a streaming call, passing text deltas to onDelta (nil when
-// the call streams only because it may be long), and returns the whole
-// message.
-func (p *Anthropic) stream(ctx context.Context, params anthropic.MessageNewParams, onDelta func(string), ropts []option.RequestOption) (*anthropic.Message, error) {
-	s := p.client.Messages.NewStreaming(ctx, params, ropts...)
-	defer s.Close()
-	var msg anthropic.Message
-	stopped := false
-	for s.Next() {
-		ev := s.Current()
-		if err := msg.Accumulate(ev); err != nil {
-			return nil, &ResponseError{Provider: ProviderAnthropic, Err: err}
-		}
-		switch ev.Type {
-		case "content_block_delta":
-			if onDelta != nil && ev.Delta.Type == "text_delta" && ev.Delta.Text != "" {
-				onDelta(ev.Delta.Text)
-			}
-		case "message_stop":
-			stopped = true
-		}
-	}
-	if err := s.Err(); err != nil {
-		return nil, err
-	}
-	if !stopped {
-		return nil, fmt.Errorf("stream ended before message_stop: %w", io.ErrUnexpectedEOF)
-	}
-	return &msg, nil
+	resp := anthropicResponse(msg)
+	// A refusal is an error, with the reply as it came (its usage is
+	// billed) for the telemetry and the caller.
+	return resp, msg.ID, anthropicRefusal(msg, &resp)
 }
 
 // validate refuses a request that no service would accept.

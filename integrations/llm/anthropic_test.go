@@ -41,7 +41,8 @@ func TestAnthropicRequestOnTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Response{Text: "Hello, world", Model: "claude-sonnet-4-5-20250929", StopReason: "end_turn",
+	want := Response{Text: "Hello, world", Content: []Block{Text{Text: "Hello"}, Text{Text: ", world"}},
+		Model: "claude-sonnet-4-5-20250929", Stop: StopEndTurn, StopReason: "end_turn",
 		Usage: Usage{InputTokens: 20, OutputTokens: 6, CacheReadInputTokens: 5, CacheCreationInputTokens: 3}}
 	if !reflect.DeepEqual(resp, want) {
 		t.Fatalf("response = %+v, want %+v", resp, want)
@@ -128,7 +129,8 @@ func TestAnthropicStreaming(t *testing.T) {
 	if !reflect.DeepEqual(deltas, []string{"Hel", "lo!"}) {
 		t.Fatalf("deltas = %q", deltas)
 	}
-	want := Response{Text: "Hello!", Model: "claude-sonnet-4-5-20250929", StopReason: "end_turn", Usage: Usage{InputTokens: 25, OutputTokens: 15}}
+	want := Response{Text: "Hello!", Content: []Block{Text{Text: "Hello!"}}, Model: "claude-sonnet-4-5-20250929",
+		Stop: StopEndTurn, StopReason: "end_turn", Usage: Usage{InputTokens: 25, OutputTokens: 15}}
 	if !reflect.DeepEqual(resp, want) {
 		t.Fatalf("response = %+v, want %+v", resp, want)
 	}

@@ -24,10 +24,26 @@
 // *ConnectionError is retryable, and a 400, 401, 403, 404, a refused
 // temperature or an invalid request are not.
 //
+// # Tools, images and structured output
+//
+// A message's Blocks carry images ([Image]), the model's tool calls
+// ([ToolCall]) and their results ([ToolResult]); a Request declares
+// [Tool]s, constrains them with [ToolChoice] and may ask for a reply that
+// follows a JSON schema ([JSONSchemaFormat]). A Response lists the reply's
+// Content and ToolCalls, says why it stopped ([StopReason]), and
+// [Response.Message] puts it back into the conversation. A reply the
+// model refused is a [*RefusalError] (matching [ErrRefused]) holding what
+// came, never an empty success. The Anthropic provider refuses blocks
+// that make no sense (a tool result in an assistant message, an image
+// without data or URL, a tool choice naming no declared tool, ...) before
+// anything is sent.
+//
 // # Streaming
 //
-// A Request with OnDelta streams: OnDelta gets each piece of text as it
-// arrives, and the Response still has the whole text and the token usage.
+// A Request with OnDelta or OnToolCall streams: OnDelta gets each piece of
+// text as it arrives, OnToolCall each tool call once its arguments are
+// complete, and the Response still has the whole reply and the token
+// usage.
 //
 // # Telemetry
 //

@@ -2,7 +2,6 @@ package llm
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -122,6 +121,9 @@ func (in *instrumentation) begin(ctx context.Context, model string, req *Request
 	if req.Temperature != nil {
 		attrs = append(attrs, attribute.Float64(observability.AttrGenAIRequestTemperature, *req.Temperature))
 	}
+	if req.ResponseFormat != nil {
+		attrs = append(attrs, attribute.String(observability.AttrGenAIOutputType, "json"))
+	}
 	if c := observability.CorrelatedFrom(ctx); c != nil {
 		attrs = append(attrs, attribute.String(observability.AttrCorrelationID, c.CorrelationID()))
 		if w := c.WorkflowID(); w != "" {
@@ -137,11 +139,19 @@ func (in *instrumentation) begin(ctx context.Context, model string, req *Request
 }
 
 // end records the result of the call on its span and in the metrics.
-// inputTokens is the whole prompt, cached tokens included.
+// inputTokens is the whole prompt, cached tokens included. A refusal is
+// a failed call that was answered: its reply's model, finish reason and
+// tokens (billed) are recorded with the error.
 func (c *call) end(ctx context.Context, resp *Response, respID string, inputTokens int64, err error) {
 	elapsed := time.Since(c.start)
+	var refusal *RefusalError
+	if errors.As(err, &refusal) {
+		resp = &refusal.Response
+		inputTokens = resp.Usage.InputTokens
+	}
+	answered := err == nil || refusal != nil
 	responseModel := ""
-	if err == nil {
+	if answered {
 		responseModel = resp.Model
 	}
 	errType := ""
@@ -159,11 +169,13 @@ func (c *call) end(ctx context.Context, resp *Response, respID string, inputToke
 	metricAttrs = append(metricAttrs, c.inst.server...)
 	c.log(ctx, elapsed, resp, inputTokens, errType, err)
 	inst := instrumentsFor(c.inst.providers.Meter())
-	if err == nil {
+	if answered {
 		in := append(metricAttrs[:len(metricAttrs):len(metricAttrs)], attribute.String(observability.AttrGenAITokenType, "input"))
 		out := append(metricAttrs[:len(metricAttrs):len(metricAttrs)], attribute.String(observability.AttrGenAITokenType, "output"))
 		inst.tokens.Record(ctx, inputTokens, metric.WithAttributes(in...))
 		inst.tokens.Record(ctx, resp.Usage.OutputTokens, metric.WithAttributes(out...))
+	}
+	if err == nil {
 		inst.duration.Record(ctx, elapsed.Seconds(), metric.WithAttributes(metricAttrs...))
 	} else {
 		inst.duration.Record(ctx, elapsed.Seconds(), metric.WithAttributes(
@@ -172,33 +184,34 @@ func (c *call) end(ctx context.Context, resp *Response, respID string, inputToke
 	if c.span == nil {
 		return
 	}
+	if answered {
+		attrs := []attribute.KeyValue{
+			attribute.String(observability.AttrGenAIResponseModel, resp.Model),
+			attribute.StringSlice(observability.AttrGenAIResponseFinishReasons, []string{resp.StopReason}),
+			attribute.Int64(observability.AttrGenAIUsageInputTokens, inputTokens),
+			attribute.Int64(observability.AttrGenAIUsageOutputTokens, resp.Usage.OutputTokens),
+		}
+		if respID != "" {
+			attrs = append(attrs, attribute.String(observability.AttrGenAIResponseID, respID))
+		}
+		if resp.Usage.CacheReadInputTokens > 0 {
+			attrs = append(attrs, attribute.Int64(observability.AttrGenAIUsageCacheReadInputTokens, resp.Usage.CacheReadInputTokens))
+		}
+		if resp.Usage.CacheCreationInputTokens > 0 {
+			attrs = append(attrs, attribute.Int64(observability.AttrGenAIUsageCacheCreationInputTokens, resp.Usage.CacheCreationInputTokens))
+		}
+		if c.inst.captureContent {
+			attrs = append(attrs, outputContent(resp))
+		}
+		c.span.SetAttributes(attrs...)
+	}
 	if err != nil {
 		c.span.SetAttributes(attribute.String(observability.AttrErrorType, errType))
 		c.span.RecordError(err)
 		c.span.SetStatus(codes.Error, err.Error())
-		c.span.End()
-		return
+	} else {
+		c.span.SetStatus(codes.Ok, "")
 	}
-	attrs := []attribute.KeyValue{
-		attribute.String(observability.AttrGenAIResponseModel, resp.Model),
-		attribute.StringSlice(observability.AttrGenAIResponseFinishReasons, []string{resp.StopReason}),
-		attribute.Int64(observability.AttrGenAIUsageInputTokens, inputTokens),
-		attribute.Int64(observability.AttrGenAIUsageOutputTokens, resp.Usage.OutputTokens),
-	}
-	if respID != "" {
-		attrs = append(attrs, attribute.String(observability.AttrGenAIResponseID, respID))
-	}
-	if resp.Usage.CacheReadInputTokens > 0 {
-		attrs = append(attrs, attribute.Int64(observability.AttrGenAIUsageCacheReadInputTokens, resp.Usage.CacheReadInputTokens))
-	}
-	if resp.Usage.CacheCreationInputTokens > 0 {
-		attrs = append(attrs, attribute.Int64(observability.AttrGenAIUsageCacheCreationInputTokens, resp.Usage.CacheCreationInputTokens))
-	}
-	if c.inst.captureContent {
-		attrs = append(attrs, outputContent(resp))
-	}
-	c.span.SetAttributes(attrs...)
-	c.span.SetStatus(codes.Ok, "")
 	c.span.End()
 }
 
@@ -234,6 +247,7 @@ func errorType(err error) string {
 	var temp *TemperatureRejectedError
 	var conn *ConnectionError
 	var resp *ResponseError
+	var refusal *RefusalError
 	switch {
 	case errors.As(err, &api):
 		if api.InStream && api.Type != "" {
@@ -246,42 +260,17 @@ func errorType(err error) string {
 		return "connection"
 	case errors.As(err, &resp):
 		return "unexpected_response"
+	case errors.As(err, &refusal):
+		if refusal.Stop == "" {
+			return string(StopRefusal)
+		}
+		return string(refusal.Stop)
 	case errors.Is(err, context.Canceled):
 		return "canceled"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	}
 	return "_OTHER"
-}
-
-type textPart struct {
-	Type    string `json:"type"`
-	Content string `json:"content"`
-}
-
-type chatMessage struct {
-	Role         string     `json:"role"`
-	Parts        []textPart `json:"parts"`
-	FinishReason string     `json:"finish_reason,omitempty"`
-}
-
-func inputContent(req *Request) []attribute.KeyValue {
-	var attrs []attribute.KeyValue
-	if req.System != "" {
-		b, _ := json.Marshal([]textPart{{Type: "text", Content: req.System}})
-		attrs = append(attrs, attribute.String(observability.AttrGenAISystemInstructions, string(b)))
-	}
-	msgs := make([]chatMessage, len(req.Messages))
-	for i, m := range req.Messages {
-		msgs[i] = chatMessage{Role: string(m.Role), Parts: []textPart{{Type: "text", Content: m.Content}}}
-	}
-	b, _ := json.Marshal(msgs)
-	return append(attrs, attribute.String(observability.AttrGenAIInputMessages, string(b)))
-}
-
-func outputContent(resp *Response) attribute.KeyValue {
-	b, _ := json.Marshal([]chatMessage{{Role: string(RoleAssistant), Parts: []textPart{{Type: "text", Content: resp.Text}}, FinishReason: resp.StopReason}})
-	return attribute.String(observability.AttrGenAIOutputMessages, string(b))
 }
 
 // execute is the Execute of every provider: it fills the request's model and
