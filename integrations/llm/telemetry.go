@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -173,6 +174,11 @@ func (c *call) end(ctx context.Context, resp *Response, respID string, inputToke
 		return
 	}
 	if err != nil {
+		var refusal *RefusalError
+		if errors.As(err, &refusal) && refusal.Response.StopReason != "" {
+			// A refused reply did finish, for a reason worth seeing.
+			c.span.SetAttributes(attribute.StringSlice(observability.AttrGenAIResponseFinishReasons, []string{refusal.Response.StopReason}))
+		}
 		c.span.SetAttributes(attribute.String(observability.AttrErrorType, errType))
 		c.span.RecordError(err)
 		c.span.SetStatus(codes.Error, err.Error())
@@ -234,7 +240,10 @@ func errorType(err error) string {
 	var temp *TemperatureRejectedError
 	var conn *ConnectionError
 	var resp *ResponseError
+	var refusal *RefusalError
 	switch {
+	case errors.As(err, &refusal):
+		return string(refusal.Stop)
 	case errors.As(err, &api):
 		if api.InStream && api.Type != "" {
 			return api.Type
@@ -254,15 +263,121 @@ func errorType(err error) string {
 	return "_OTHER"
 }
 
-type textPart struct {
-	Type    string `json:"type"`
-	Content string `json:"content"`
-}
+// The parts of a captured message, in the shapes of the GenAI
+// conventions (gen_ai.input.messages, gen_ai.output.messages).
+type (
+	textPart struct {
+		Type    string `json:"type"` // "text"
+		Content string `json:"content"`
+	}
+	toolCallPart struct {
+		Type      string          `json:"type"` // "tool_call"
+		ID        string          `json:"id"`
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	}
+	toolResponsePart struct {
+		Type     string `json:"type"` // "tool_call_response"
+		ID       string `json:"id"`
+		Response any    `json:"response"`
+	}
+	blobPart struct {
+		Type     string `json:"type"` // "blob"
+		Modality string `json:"modality"`
+		MIMEType string `json:"mime_type,omitempty"`
+		Content  []byte `json:"content"` // base64 in JSON
+	}
+	uriPart struct {
+		Type     string `json:"type"` // "uri"
+		Modality string `json:"modality"`
+		URI      string `json:"uri"`
+	}
+)
 
 type chatMessage struct {
-	Role         string     `json:"role"`
-	Parts        []textPart `json:"parts"`
-	FinishReason string     `json:"finish_reason,omitempty"`
+	Role         string `json:"role"`
+	Parts        []any  `json:"parts"`
+	FinishReason string `json:"finish_reason,omitempty"`
+}
+
+// capturedArguments returns a call's arguments as a JSON value: the
+// arguments themselves when they are valid JSON, else as a string.
+func capturedArguments(args json.RawMessage) json.RawMessage {
+	if len(args) == 0 {
+		return json.RawMessage("{}")
+	}
+	if json.Valid(args) {
+		return args
+	}
+	b, _ := json.Marshal(string(args))
+	return b
+}
+
+// capturedPart returns the part of a Text, Image or ToolCall block, and
+// nil for any other.
+func capturedPart(b Block) any {
+	switch b := b.(type) {
+	case Text:
+		return textPart{Type: "text", Content: b.Text}
+	case Image:
+		if len(b.Data) > 0 {
+			return blobPart{Type: "blob", Modality: "image", MIMEType: b.MediaType, Content: b.Data}
+		}
+		return uriPart{Type: "uri", Modality: "image", URI: b.URL}
+	case ToolCall:
+		return toolCallPart{Type: "tool_call", ID: b.ID, Name: b.Name, Arguments: capturedArguments(b.Arguments)}
+	}
+	return nil
+}
+
+// capturedMessages returns m as captured messages: its tool results, each
+// a message of role "tool" with a tool_call_response part (the result's
+// text, or its parts when it has images), then the message with its other
+// blocks, if any.
+func capturedMessages(dst []chatMessage, m *Message) []chatMessage {
+	if len(m.Blocks) == 0 {
+		return append(dst, chatMessage{Role: string(m.Role), Parts: []any{textPart{Type: "text", Content: m.Content}}})
+	}
+	var parts []any
+	if m.Content != "" {
+		parts = append(parts, textPart{Type: "text", Content: m.Content})
+	}
+	for _, b := range m.Blocks {
+		r, ok := b.(ToolResult)
+		if !ok {
+			if p := capturedPart(b); p != nil {
+				parts = append(parts, p)
+			}
+			continue
+		}
+		var text strings.Builder
+		var rparts []any
+		images := false
+		for _, c := range r.Content {
+			p := capturedPart(c)
+			if p == nil {
+				continue
+			}
+			rparts = append(rparts, p)
+			if t, isText := p.(textPart); isText {
+				if text.Len() > 0 {
+					text.WriteByte('\n')
+				}
+				text.WriteString(t.Content)
+			} else {
+				images = true
+			}
+		}
+		var response any = text.String()
+		if images {
+			response = rparts
+		}
+		dst = append(dst, chatMessage{Role: "tool", Parts: []any{toolResponsePart{Type: "tool_call_response", ID: r.CallID, Response: response}}})
+	}
+	if len(parts) > 0 {
+		dst = append(dst, chatMessage{Role: string(m.Role), Parts: parts})
+	}
+	return dst
 }
 
 func inputContent(req *Request) []attribute.KeyValue {
@@ -271,16 +386,42 @@ func inputContent(req *Request) []attribute.KeyValue {
 		b, _ := json.Marshal([]textPart{{Type: "text", Content: req.System}})
 		attrs = append(attrs, attribute.String(observability.AttrGenAISystemInstructions, string(b)))
 	}
-	msgs := make([]chatMessage, len(req.Messages))
-	for i, m := range req.Messages {
-		msgs[i] = chatMessage{Role: string(m.Role), Parts: []textPart{{Type: "text", Content: m.Content}}}
+	msgs := make([]chatMessage, 0, len(req.Messages))
+	for i := range req.Messages {
+		msgs = capturedMessages(msgs, &req.Messages[i])
 	}
 	b, _ := json.Marshal(msgs)
 	return append(attrs, attribute.String(observability.AttrGenAIInputMessages, string(b)))
 }
 
+// capturedFinishReason is the finish_reason of an output message: the
+// conventions' word for the common stop reasons, the service's own for
+// the others.
+func capturedFinishReason(resp *Response) string {
+	switch resp.Stop {
+	case StopEndTurn, StopSequence:
+		return "stop"
+	case StopMaxTokens:
+		return "length"
+	case StopToolUse:
+		return "tool_call"
+	case StopContentFilter, StopRefusal:
+		return "content_filter"
+	}
+	return resp.StopReason
+}
+
 func outputContent(resp *Response) attribute.KeyValue {
-	b, _ := json.Marshal([]chatMessage{{Role: string(RoleAssistant), Parts: []textPart{{Type: "text", Content: resp.Text}}, FinishReason: resp.StopReason}})
+	var parts []any
+	for _, b := range resp.Content {
+		if p := capturedPart(b); p != nil {
+			parts = append(parts, p)
+		}
+	}
+	if len(resp.Content) == 0 {
+		parts = []any{textPart{Type: "text", Content: resp.Text}}
+	}
+	b, _ := json.Marshal([]chatMessage{{Role: string(RoleAssistant), Parts: parts, FinishReason: capturedFinishReason(resp)}})
 	return attribute.String(observability.AttrGenAIOutputMessages, string(b))
 }
 
