@@ -301,9 +301,9 @@ func openAIImagePart(img Image) (openai.ChatCompletionContentPartUnionParam, err
 	return openai.ChatCompletionContentPartUnionParam{}, fmt.Errorf("Image with neither Data nor URL")
 }
 
-// validToolName reports whether name is 1 to 64 letters, digits, '_'
+// openAIValidName reports whether name is 1 to 64 letters, digits, '_'
 // and '-', as the API requires of function and schema names.
-func validToolName(name string) bool {
+func openAIValidName(name string) bool {
 	if name == "" || len(name) > 64 {
 		return false
 	}
@@ -331,7 +331,7 @@ func openAITools(tools []Tool) ([]openai.ChatCompletionToolUnionParam, error) {
 	for i := range tools {
 		t := &tools[i]
 		field := fmt.Sprintf("Tools[%d]", i)
-		if !validToolName(t.Name) {
+		if !openAIValidName(t.Name) {
 			return nil, &recovery.InvalidInputError{Field: field + ".Name",
 				Reason: fmt.Sprintf("tool name %q is not 1 to 64 letters, digits, '_' or '-'", t.Name)}
 		}
@@ -401,7 +401,7 @@ func openAIResponseFormat(f *JSONSchemaFormat) (openai.ChatCompletionNewParamsRe
 	if name == "" {
 		name = "response"
 	}
-	if !validToolName(name) {
+	if !openAIValidName(name) {
 		return none, &recovery.InvalidInputError{Field: "ResponseFormat.Name",
 			Reason: fmt.Sprintf("schema name %q is not 1 to 64 letters, digits, '_' or '-'", name)}
 	}

@@ -9,16 +9,45 @@ import (
 	"go.opentelemetry.io/otel/codes"
 )
 
+// capturedMessage is a message of gen_ai.input.messages or
+// gen_ai.output.messages.
+type capturedMessage struct {
+	Role         string           `json:"role"`
+	Parts        []map[string]any `json:"parts"`
+	FinishReason string           `json:"finish_reason"`
+}
+
+func capturedOf(t *testing.T, attr string) []capturedMessage {
+	t.Helper()
+	var msgs []capturedMessage
+	if err := json.Unmarshal([]byte(attr), &msgs); err != nil {
+		t.Fatalf("captured messages %q: %v", attr, err)
+	}
+	return msgs
+}
+
+// findPart returns the first part of type typ with the given id (any id
+// when id is empty) and the role of its message.
+func findPart(msgs []capturedMessage, typ, id string) (map[string]any, string) {
+	for _, m := range msgs {
+		for _, p := range m.Parts {
+			if p["type"] == typ && (id == "" || p["id"] == id) {
+				return p, m.Role
+			}
+		}
+	}
+	return nil, ""
+}
+
 // With content capture, tool calls and results are in the captured
 // messages as the GenAI conventions shape them: tool_call parts in the
-// assistant's message, each result a message of role "tool" with a
-// tool_call_response part.
+// assistant's message, tool_call_response parts for the results.
 func TestOpenAIToolCallsTelemetry(t *testing.T) {
 	sink := newSink(t)
 	srv := newFakeServer(t, reply{body: openAIToolCallsBody})
 	p := newTestOpenAI(t, srv.URL, sink.option(), WithContentCapture())
 	req := Request{
-		Tools: []Tool{weatherTool},
+		Tools: []Tool{openAIWeatherTool},
 		Messages: []Message{
 			{Role: RoleUser, Content: "Weather in Lyon?", Blocks: []Block{Image{URL: "https://example.com/lyon.jpg"}}},
 			{Role: RoleAssistant, Blocks: []Block{ToolCall{ID: "call_1", Name: "get_weather", Arguments: json.RawMessage(`{"location":"Lyon"}`)}}},
@@ -35,19 +64,32 @@ func TestOpenAIToolCallsTelemetry(t *testing.T) {
 		t.Fatalf("%d spans", len(spans))
 	}
 	a := attrMap(spans[0].Attributes())
-	wantIn := `[{"role":"user","parts":[{"type":"text","content":"Weather in Lyon?"},{"type":"uri","modality":"image","uri":"https://example.com/lyon.jpg"}]},` +
-		`{"role":"assistant","parts":[{"type":"tool_call","id":"call_1","name":"get_weather","arguments":{"location":"Lyon"}}]},` +
-		`{"role":"tool","parts":[{"type":"tool_call_response","id":"call_1","response":"14°C, rain"}]},` +
-		`{"role":"user","parts":[{"type":"text","content":"And Paris and Bogotá?"}]}]`
-	if got := a["gen_ai.input.messages"].AsString(); got != wantIn {
-		t.Errorf("input.messages = %s\nwant             %s", got, wantIn)
+	in := capturedOf(t, a["gen_ai.input.messages"].AsString())
+	if img, role := findPart(in, "uri", ""); role != "user" || img["uri"] != "https://example.com/lyon.jpg" || img["modality"] != "image" {
+		t.Errorf("image part = %v in a %q message", img, role)
 	}
-	wantOut := `[{"role":"assistant","parts":[` +
-		`{"type":"tool_call","id":"call_Qz9Oi1gc4PAnJA4Ts6SPJ40l","name":"get_weather","arguments":{"location":"Paris, France"}},` +
-		`{"type":"tool_call","id":"call_Xu7hpkwaVymn6PuX4wqqZaXs","name":"get_weather","arguments":{"location":"Bogotá, Colombia"}}],` +
-		`"finish_reason":"tool_call"}]`
-	if got := a["gen_ai.output.messages"].AsString(); got != wantOut {
-		t.Errorf("output.messages = %s\nwant              %s", got, wantOut)
+	call, role := findPart(in, "tool_call", "call_1")
+	if role != "assistant" || call["name"] != "get_weather" || !jsonEqual(t, call["arguments"], `{"location":"Lyon"}`) {
+		t.Errorf("tool_call part = %v in a %q message", call, role)
+	}
+	if res, role := findPart(in, "tool_call_response", "call_1"); (role != "tool" && role != "user") || res["response"] != "14°C, rain" {
+		t.Errorf("tool_call_response part = %v in a %q message", res, role)
+	}
+	if text, _ := findPart(in[len(in)-1:], "text", ""); text["content"] != "And Paris and Bogotá?" {
+		t.Errorf("last input message = %+v", in[len(in)-1])
+	}
+
+	out := capturedOf(t, a["gen_ai.output.messages"].AsString())
+	if len(out) != 1 || out[0].Role != "assistant" || out[0].FinishReason != "tool_call" || len(out[0].Parts) != 2 {
+		t.Fatalf("output.messages = %+v", out)
+	}
+	for i, id := range []string{"call_Qz9Oi1gc4PAnJA4Ts6SPJ40l", "call_Xu7hpkwaVymn6PuX4wqqZaXs"} {
+		if p := out[0].Parts[i]; p["type"] != "tool_call" || p["id"] != id || p["name"] != "get_weather" {
+			t.Errorf("output part %d = %v", i, p)
+		}
+	}
+	if !jsonEqual(t, out[0].Parts[1]["arguments"], `{"location":"Bogotá, Colombia"}`) {
+		t.Errorf("arguments = %v", out[0].Parts[1]["arguments"])
 	}
 	if fr := a["gen_ai.response.finish_reasons"].AsStringSlice(); len(fr) != 1 || fr[0] != "tool_calls" {
 		t.Errorf("finish_reasons = %v", fr)
@@ -71,12 +113,13 @@ func TestOpenAIToolResultImagesTelemetry(t *testing.T) {
 	if _, err := p.Execute(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
-	a := attrMap(sink.spans.Ended()[0].Attributes())
-	want := `[{"role":"user","parts":[{"type":"text","content":"plot"}]},` +
-		`{"role":"assistant","parts":[{"type":"tool_call","id":"c","name":"plot","arguments":{}}]},` +
-		`{"role":"tool","parts":[{"type":"tool_call_response","id":"c","response":[{"type":"text","content":"done"},{"type":"blob","modality":"image","mime_type":"image/png","content":"UE5H"}]}]}]`
-	if got := a["gen_ai.input.messages"].AsString(); got != want {
-		t.Errorf("input.messages = %s\nwant             %s", got, want)
+	in := capturedOf(t, attrMap(sink.spans.Ended()[0].Attributes())["gen_ai.input.messages"].AsString())
+	if call, _ := findPart(in, "tool_call", "c"); call == nil || !jsonEqual(t, call["arguments"], `{}`) {
+		t.Errorf("tool_call part = %v", call)
+	}
+	res, _ := findPart(in, "tool_call_response", "c")
+	if res == nil || !jsonEqual(t, res["response"], `[{"type":"text","content":"done"},{"type":"blob","modality":"image","mime_type":"image/png","content":"UE5H"}]`) {
+		t.Errorf("tool_call_response part = %v", res)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/ttadev/primitives/recovery"
 )
 
-var weatherTool = Tool{
+var openAIWeatherTool = Tool{
 	Name:        "get_weather",
 	Description: "Current weather for a place.",
 	// Keys deliberately out of alphabetical order: they must go as given.
@@ -26,7 +26,7 @@ var weatherTool = Tool{
 func weatherRequest() Request {
 	return Request{
 		Messages: []Message{{Role: RoleUser, Content: "Weather in Paris and Bogotá?"}},
-		Tools:    []Tool{weatherTool, {Name: "now"}},
+		Tools:    []Tool{openAIWeatherTool, {Name: "now"}},
 	}
 }
 
@@ -55,13 +55,13 @@ func TestOpenAIParallelToolCalls(t *testing.T) {
 	if len(tools) != 2 {
 		t.Fatalf("tools = %v", req.body["tools"])
 	}
-	if !jsonEqual(t, tools[0], `{"type":"function","function":{"name":"get_weather","description":"Current weather for a place.","parameters":`+string(weatherTool.InputSchema)+`}}`) {
+	if !jsonEqual(t, tools[0], `{"type":"function","function":{"name":"get_weather","description":"Current weather for a place.","parameters":`+string(openAIWeatherTool.InputSchema)+`}}`) {
 		t.Errorf("tools[0] = %v", tools[0])
 	}
 	if !jsonEqual(t, tools[1], `{"type":"function","function":{"name":"now","parameters":{"type":"object","properties":{}}}}`) {
 		t.Errorf("tools[1] = %v (a nil schema must be an empty object schema)", tools[1])
 	}
-	if !strings.Contains(req.raw, `"parameters":`+string(weatherTool.InputSchema)) {
+	if !strings.Contains(req.raw, `"parameters":`+string(openAIWeatherTool.InputSchema)) {
 		t.Errorf("the schema was not sent as given (key order): %s", req.raw)
 	}
 	for _, k := range []string{"tool_choice", "parallel_tool_calls", "response_format"} {
