@@ -12,7 +12,8 @@ import (
 // exchange of a turn with two tool calls: translating the Request (two
 // tools, an assistant message with two calls, a user message with their
 // two results) into the SDK's parameters and their JSON body, and decoding
-// a reply with two tool calls into a Response. Run it with
+// a reply with two tool calls into a Response ("turn" is both;
+// "translate" is the request without the SDK's JSON encoding). Run it with
 //
 //	go test -run '^$' -bench OpenAIToolTurn -benchmem ./integrations/llm/
 func BenchmarkOpenAIToolTurn(b *testing.B) {
@@ -51,6 +52,16 @@ func BenchmarkOpenAIToolTurn(b *testing.B) {
 			b.Fatalf("%d calls, %v", len(resp.ToolCalls), err)
 		}
 	}
+	b.Run("translate", func(b *testing.B) {
+		// The provider's own part of "request": the SDK's JSON encoding
+		// of the parameters is most of the rest.
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := openAIParams(&req, "gpt-4.1", 1024, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("request", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
