@@ -2,6 +2,7 @@ package llm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -89,16 +90,25 @@ func NewOpenAI(opts ...OpenAIOption) (*OpenAI, error) {
 // Name returns "openai".
 func (p *OpenAI) Name() string { return ProviderOpenAI }
 
-// Execute sends req and returns the reply. With req.OnDelta set it
-// streams, calling OnDelta with each piece of text, and asks for the usage
-// in the last chunk (stream_options.include_usage), so the Response is the
-// same either way. The system prompt is sent as a "system" message.
+// Execute sends req and returns the reply. With req.OnDelta or
+// req.OnToolCall set it streams, calling OnDelta with each piece of text
+// and OnToolCall with each tool call once its arguments are complete, and
+// asks for the usage in the last chunk (stream_options.include_usage), so
+// the Response is the same either way. The system prompt is sent as a
+// "system" message; each ToolResult as a message of role "tool" (see
+// docs/llm.md for how images of results and failed calls are sent).
 //
 // Before anything is sent it refuses, with *recovery.InvalidInputError, a
-// request with no messages, a role other than user or assistant, or no
-// model. Failures of the call are *APIError, *ConnectionError or
-// *ResponseError; a caller's cancelled context gives an error matching the
-// context's.
+// request with no messages, a role other than user or assistant, no
+// model, a block in the wrong role's message, an Image with neither or
+// both of Data and URL or with Data of an unsupported MediaType, a tool
+// call or result without an id, a tool name that is not 1 to 64 letters,
+// digits, '_' or '-' or that two tools share, or a ToolChoice naming no
+// tool or an unknown one. A reply that refuses (the message's refusal
+// field) or that the content filter cut is a *RefusalError; tool call
+// arguments that are not valid JSON are a *ResponseError. Failures of the
+// call are *APIError, *ConnectionError or *ResponseError; a caller's
+// cancelled context gives an error matching the context's.
 func (p *OpenAI) Execute(ctx context.Context, req Request) (Response, error) {
 	return execute(ctx, &p.cfg, &p.telemetry, req, p.execute)
 }
@@ -107,120 +117,34 @@ func (p *OpenAI) execute(ctx context.Context, model string, maxTokens int, req *
 	if err := validate(req, model, maxTokens); err != nil {
 		return Response{}, "", err
 	}
-	n := len(req.Messages)
-	if req.System != "" {
-		n++
-	}
-	params := openai.ChatCompletionNewParams{
-		Model:    model,
-		Messages: make([]openai.ChatCompletionMessageParamUnion, 0, n),
-	}
-	if req.System != "" {
-		params.Messages = append(params.Messages, openai.SystemMessage(req.System))
-	}
-	for _, m := range req.Messages {
-		if m.Role == RoleUser {
-			params.Messages = append(params.Messages, openai.UserMessage(m.Content))
-		} else {
-			params.Messages = append(params.Messages, openai.AssistantMessage(m.Content))
-		}
-	}
-	if maxTokens > 0 {
-		if p.cfg.legacyMax {
-			params.MaxTokens = param.NewOpt(int64(maxTokens))
-		} else {
-			params.MaxCompletionTokens = param.NewOpt(int64(maxTokens))
-		}
-	}
-	if len(req.StopSequences) > 0 {
-		params.Stop = openai.ChatCompletionNewParamsStopUnion{OfStringArray: req.StopSequences}
-	}
-	if req.Temperature != nil {
-		params.Temperature = param.NewOpt(*req.Temperature)
+	params, err := openAIParams(req, model, maxTokens, p.cfg.legacyMax)
+	if err != nil {
+		return Response{}, "", err
 	}
 	callCtx, cancel := withRequestTimeout(ctx, p.cfg.requestTimeout)
 	defer cancel()
 	var (
 		resp Response
 		id   string
-		err  error
 	)
-	if req.OnDelta != nil {
+	if req.OnDelta != nil || req.OnToolCall != nil {
 		params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: param.NewOpt(true)}
-		resp, id, err = p.stream(callCtx, params, req.OnDelta)
+		resp, id, err = p.stream(callCtx, params, req.OnDelta, req.OnToolCall)
 	} else {
 		var cc *openai.ChatCompletion
-		cc, err = p.chat.New(callCtx, params)
-		if err == nil {
-			if len(cc.Choices) == 0 {
-				return Response{}, "", &ResponseError{Provider: ProviderOpenAI, Err: fmt.Errorf("completion %q has no choices", cc.ID)}
-			}
-			resp = Response{
-				Text:       cc.Choices[0].Message.Content,
-				Model:      cc.Model,
-				StopReason: cc.Choices[0].FinishReason,
-				Usage:      openAIUsage(cc.Usage),
-			}
-			id = cc.ID
+		if cc, err = p.chat.New(callCtx, params); err == nil {
+			return openAIResponse(cc)
 		}
 	}
 	if err != nil {
+		var refusal *RefusalError
+		var bad *ResponseError
+		if errors.As(err, &refusal) || errors.As(err, &bad) {
+			return Response{}, "", err
+		}
 		return Response{}, "", classify(ctx, callCtx, ProviderOpenAI, p.cfg.apiKey, err)
 	}
 	return resp, id, nil
-}
-
-func (p *OpenAI) stream(ctx context.Context, params openai.ChatCompletionNewParams, onDelta func(string)) (Response, string, error) {
-	s := p.chat.NewStreaming(ctx, params)
-	defer s.Close()
-	var (
-		resp Response
-		id   string
-		text []byte
-	)
-	for s.Next() {
-		chunk := s.Current()
-		if id == "" {
-			id = chunk.ID
-		}
-		if chunk.Model != "" {
-			resp.Model = chunk.Model
-		}
-		for _, ch := range chunk.Choices {
-			if ch.Index != 0 {
-				continue
-			}
-			if ch.Delta.Content != "" {
-				text = append(text, ch.Delta.Content...)
-				onDelta(ch.Delta.Content)
-			}
-			if ch.FinishReason != "" {
-				resp.StopReason = ch.FinishReason
-			}
-		}
-		if chunk.JSON.Usage.Valid() {
-			resp.Usage = openAIUsage(chunk.Usage)
-		}
-	}
-	if err := s.Err(); err != nil {
-		return Response{}, "", err
-	}
-	if resp.StopReason == "" {
-		// Every server sends a finish_reason in the last chunk of
-		// choices; a stream without one was cut short.
-		return Response{}, "", fmt.Errorf("stream ended before a finish_reason: %w", io.ErrUnexpectedEOF)
-	}
-	resp.Text = string(text)
-	return resp, id, nil
-}
-
-func openAIUsage(u openai.CompletionUsage) Usage {
-	return Usage{
-		InputTokens:              u.PromptTokens,
-		OutputTokens:             u.CompletionTokens,
-		CacheReadInputTokens:     u.PromptTokensDetails.CachedTokens,
-		CacheCreationInputTokens: u.PromptTokensDetails.CacheWriteTokens,
-	}
 }
 
 // Format prints the provider's settings for every verb, never the key:

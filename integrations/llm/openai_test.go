@@ -42,7 +42,8 @@ func TestOpenAIRequestOnTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Response{Text: "Hello! How can I assist you today?", Model: "gpt-4.1-2025-04-14", StopReason: "stop",
+	want := Response{Text: "Hello! How can I assist you today?", Content: []Block{Text{Text: "Hello! How can I assist you today?"}},
+		Model: "gpt-4.1-2025-04-14", Stop: StopEndTurn, StopReason: "stop",
 		Usage: Usage{InputTokens: 19, OutputTokens: 10, CacheReadInputTokens: 4}}
 	if !reflect.DeepEqual(resp, want) {
 		t.Fatalf("response = %+v, want %+v", resp, want)
@@ -97,7 +98,8 @@ func TestOpenAIStreamingAsksForUsage(t *testing.T) {
 	if !reflect.DeepEqual(deltas, []string{"Hel", "lo!"}) {
 		t.Fatalf("deltas = %q", deltas)
 	}
-	want := Response{Text: "Hello!", Model: "gpt-4o-mini-2024-07-18", StopReason: "stop", Usage: Usage{InputTokens: 9, OutputTokens: 2}}
+	want := Response{Text: "Hello!", Content: []Block{Text{Text: "Hello!"}}, Model: "gpt-4o-mini-2024-07-18",
+		Stop: StopEndTurn, StopReason: "stop", Usage: Usage{InputTokens: 9, OutputTokens: 2}}
 	if !reflect.DeepEqual(resp, want) {
 		t.Fatalf("response = %+v, want %+v", resp, want)
 	}
