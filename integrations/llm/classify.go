@@ -12,6 +12,8 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/openai/openai-go/v3"
 	openaisse "github.com/openai/openai-go/v3/packages/ssestream"
+
+	"github.com/ttadev/primitives/recovery"
 )
 
 // errRequestTimeout is the cause of a call's context when
@@ -20,13 +22,22 @@ var errRequestTimeout = errors.New("no complete answer within the request timeou
 
 // classify turns an error of an SDK into an error of this package. caller
 // is the caller's context: when it is done, its cause is returned
-// (wrapped), since the caller gave up and retrying is not wanted.
+// (wrapped), since the caller gave up and retrying is not wanted. An
+// error this package made already (a *ResponseError for a stream whose
+// events came out of order, say) is returned as it is, with its own
+// verdict on retrying.
 func classify(caller, call context.Context, provider string, key secret, err error) error {
 	if err == nil {
 		return nil
 	}
 	if caller.Err() != nil {
 		return &canceledError{provider: provider, err: context.Cause(caller)}
+	}
+	if own, ok := errors.AsType[ownError](err); ok {
+		return own
+	}
+	if bad, ok := errors.AsType[*recovery.InvalidInputError](err); ok {
+		return bad
 	}
 	if call.Err() != nil && errors.Is(context.Cause(call), errRequestTimeout) {
 		return &ConnectionError{Provider: provider, Err: errRequestTimeout}
@@ -139,6 +150,21 @@ func redact(s string, key secret) string {
 	}
 	return s
 }
+
+// ownError is implemented by the errors this package makes, which
+// classify passes through unchanged.
+type ownError interface {
+	error
+	ownError()
+}
+
+func (*APIError) ownError()                 {}
+func (*ConnectionError) ownError()          {}
+func (*ResponseError) ownError()            {}
+func (*ConfigError) ownError()              {}
+func (*RefusalError) ownError()             {}
+func (*TemperatureRejectedError) ownError() {}
+func (*canceledError) ownError()            {}
 
 // canceledError is returned when the caller's context ended during a
 // call: it matches the context's error (errors.Is context.Canceled or
