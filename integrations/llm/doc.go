@@ -15,6 +15,17 @@
 //     and through [WithBaseURL] or OPENAI_BASE_URL any server that speaks
 //     it: Ollama, vLLM, the llama.cpp server.
 //
+// # Keys and URLs
+//
+// Both constructors follow one policy. The URL comes from [WithBaseURL],
+// else ANTHROPIC_BASE_URL / OPENAI_BASE_URL, else the service's own. The
+// key comes from [WithAPIKey], else ANTHROPIC_API_KEY / OPENAI_API_KEY,
+// but a key from the environment is sent only to the service's own URL or
+// to the URL from the same environment: with WithBaseURL it is not used,
+// and only WithAPIKey gives that server a key. Without a key the
+// service's own URL is a *ConfigError matching ErrNoAPIKey; another
+// server (a local one) gets requests without a key.
+//
 // # Retries
 //
 // The SDKs' own retries are turned off: one Execute is one HTTP request.
