@@ -60,5 +60,6 @@
 //     under the attempt's. Each finished run adds to the metrics
 //     refinement_runs_total and refinement_attempts (by
 //     refinement.outcome) and writes one log record (Debug, or Warn when
-//     it fails).
+//     it fails) to the logger given with observability.WithLogger; without
+//     one the loop writes no record at all (slog.Default is not used).
 package refine

@@ -240,9 +240,9 @@ func (r *run) endAttempt(att Attempt, err error) {
 	observability.End(span, err)
 }
 
-// finish ends the loop's span, records the metrics and writes the log
-// record: Debug for a success, as the module's per-operation records are,
-// Warn for a failure.
+// finish ends the loop's span, records the metrics and, when a logger was
+// given, writes the log record: Debug for a success, as the module's
+// per-operation records are, Warn for a failure.
 func (r *run) finish(ctx context.Context, res Result, err error, start time.Time) {
 	r.finished = true
 	if r.span != nil {
@@ -258,7 +258,12 @@ func (r *run) finish(ctx context.Context, res Result, err error, start time.Time
 		observability.End(r.span, err)
 	}
 	r.record(ctx, err)
-	logger := r.l.telemetry.Log()
+	// Only a logger given with observability.WithLogger gets the record:
+	// a library writes nothing unasked, slog.Default included.
+	logger := r.l.telemetry.Logger
+	if logger == nil {
+		return
+	}
 	level := slog.LevelDebug
 	if err != nil {
 		level = slog.LevelWarn
