@@ -70,11 +70,13 @@ type Attempt struct {
 	// ErrorValue, Error and Traceback cut to their last [FeedbackLimit]
 	// bytes and Results dropped, so a history stays small whatever the
 	// code printed. It is the zero CodeOutput when nothing ran (no code in
-	// the reply, or the code timed out).
+	// the reply, or the code timed out); when the code crashed or went
+	// over a limit of its sandbox, it holds what the code printed before.
 	Output sandbox.CodeOutput `json:"output"`
 	// Reason says why the attempt failed: the exception ("NameError: name
-	// 'x' is not defined"), a timeout, the validator's reason, or that the
-	// reply held no code.
+	// 'x' is not defined"), a timeout, a crash of the interpreter, a limit
+	// of the sandbox (memory), the validator's reason, or that the reply
+	// held no code.
 	Reason string `json:"reason"`
 	// Usage is the tokens the generator reported for this attempt.
 	Usage Usage `json:"usage"`
