@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	openaisse "github.com/openai/openai-go/v3/packages/ssestream"
 
+	"github.com/ttadev/primitives/internal/httpretry"
 	"github.com/ttadev/primitives/recovery"
 )
 
@@ -109,38 +109,13 @@ func streamError(provider string, key secret, data []byte) error {
 	}
 }
 
-// retryAfter reads Retry-After-Ms (milliseconds, possibly fractional),
-// then Retry-After (seconds, or an HTTP date). It returns 0 when neither
-// gives a positive delay.
+// retryAfter returns the delay the answer asked for (see
+// httpretry.Delay), or 0.
 func retryAfter(res *http.Response) time.Duration {
 	if res == nil {
 		return 0
 	}
-	return parseRetryAfter(res.Header, time.Now())
-}
-
-func parseRetryAfter(h http.Header, now time.Time) time.Duration {
-	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && ms < 1e12 {
-			return time.Duration(ms * float64(time.Millisecond))
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s > 0 && s < 1e9 {
-			return time.Duration(s * float64(time.Second))
-		}
-		return 0
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
+	return httpretry.Delay(res.Header, time.Now())
 }
 
 // redact removes the API key from s, should a service have echoed it.

@@ -3,40 +3,12 @@ package llm
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ttadev/primitives/recovery"
 )
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
-	cases := []struct {
-		h    map[string]string
-		want time.Duration
-	}{
-		{map[string]string{"Retry-After": "30"}, 30 * time.Second},
-		{map[string]string{"Retry-After": "0.5"}, 500 * time.Millisecond},
-		{map[string]string{"Retry-After": now.Add(90 * time.Second).Format(http.TimeFormat)}, 90 * time.Second},
-		{map[string]string{"Retry-After": now.Add(-time.Minute).Format(http.TimeFormat)}, 0},
-		{map[string]string{"Retry-After-Ms": "120", "Retry-After": "9"}, 120 * time.Millisecond},
-		{map[string]string{"Retry-After-Ms": "junk", "Retry-After": "9"}, 9 * time.Second},
-		{map[string]string{"Retry-After": "-4"}, 0},
-		{map[string]string{"Retry-After": "soon"}, 0},
-		{nil, 0},
-	}
-	for _, c := range cases {
-		h := http.Header{}
-		for k, v := range c.h {
-			h.Set(k, v)
-		}
-		if got := parseRetryAfter(h, now); got != c.want {
-			t.Errorf("%v: %v, want %v", c.h, got, c.want)
-		}
-	}
-}
 
 func TestStreamingCallRefusedBeforeTheStream(t *testing.T) {
 	a := newFakeServer(t, reply{status: 429, header: map[string]string{"Retry-After": "4"}, body: `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}`})
