@@ -15,6 +15,14 @@
 //     and through [WithBaseURL] or OPENAI_BASE_URL any server that speaks
 //     it: Ollama, vLLM, the llama.cpp server.
 //
+// # Structured output
+//
+// [Structured] turns a provider into a typed step, primitives.Primitive[In, T]:
+// it sends the JSON Schema of the struct T (made once, in the form OpenAI's
+// strict mode requires) as Request.ResponseFormat, checks the reply
+// against it and decodes it; a reply that does not follow it is a
+// *StructuredOutputError, not retryable.
+//
 // # Keys and URLs
 //
 // Both constructors follow one policy. The URL comes from [WithBaseURL],
