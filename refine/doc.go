@@ -12,7 +12,8 @@
 // primitives.Primitive[sandbox.CodeInput, sandbox.CodeOutput]: the local
 // sandbox, E2B, cached, retried) and validates the output. A failed
 // attempt — an exception, a failing test, a validator's refusal, a reply
-// without code, code that runs past its time limit — goes into the history
+// without code, code that runs past its time limit, goes over its
+// sandbox's memory budget or kills its interpreter — goes into the history
 // that the next generation receives, with the code, the error's name,
 // value and traceback and the end of the output.
 //
@@ -50,15 +51,22 @@
 //     feedback limit.
 //  7. User-code failures are results: a Python exception, a failing test,
 //     a validator's refusal or a reply without code is a failed attempt
-//     fed back to the generator, never a Go error. One executor error is
-//     treated the same way: the generated code running past its time
-//     limit (recovery.ErrTimeout, see 2), because code that loops forever
-//     is the code's fault and the next generation should hear of it.
+//     fed back to the generator, never a Go error. Three executor errors
+//     are treated the same way, while the caller's context is live (see
+//     2), because each is the generated code's fault and the next
+//     generation should hear of it: the code running past its time limit
+//     (recovery.ErrTimeout: code that loops forever), going over a limit
+//     of its whole sandbox (*sandbox.LimitError: a memory bomb), and
+//     ending its interpreter (sandbox.ErrCrashed: os._exit, a fatal
+//     signal; an E2B execution cut short matches it too). The executor
+//     replaces the dead sandbox; the attempt keeps what the code printed
+//     before.
 //  8. Telemetry costs nothing when it is off. With a tracer provider the
 //     loop runs in a "refinement" span with one "refinement.iteration_<n>"
 //     child per attempt; the generator's and executor's own spans nest
 //     under the attempt's. Each finished run adds to the metrics
 //     refinement_runs_total and refinement_attempts (by
 //     refinement.outcome) and writes one log record (Debug, or Warn when
-//     it fails).
+//     it fails) to the logger given with observability.WithLogger; without
+//     one the loop writes no record at all (slog.Default is not used).
 package refine

@@ -96,7 +96,10 @@ func (l *Loop) MaxAttempts() int { return l.max }
 //   - a Result with the working code, its output, the attempts used, the
 //     tokens reported and the failed attempts before it;
 //   - the generator's, executor's or validator's Go error as it is (an
-//     infrastructure failure is not an attempt);
+//     infrastructure failure is not an attempt), except the executor's
+//     errors that are the code's fault: a timeout, a sandbox limit
+//     (*sandbox.LimitError) and a crash (sandbox.ErrCrashed), each a
+//     failed attempt while the context is live;
 //   - an *ExhaustedError carrying every attempt when MaxAttempts or the
 //     TokenBudget run out.
 func (l *Loop) Execute(ctx context.Context, requirement string) (Result, error) {
@@ -185,7 +188,12 @@ func (r *run) try(ctx context.Context, requirement string) (Attempt, sandbox.Cod
 	}
 	out, err := l.exec.Execute(ctx, in)
 	if err != nil {
-		if errors.Is(err, recovery.ErrTimeout) && ctx.Err() == nil {
+		if ctx.Err() != nil {
+			return att, out, err
+		}
+		var limit *sandbox.LimitError
+		switch {
+		case errors.Is(err, recovery.ErrTimeout):
 			// The code ran past its time limit: the code's failure.
 			att.Reason = "TimeoutError: the code did not finish within its time limit"
 			var te *recovery.TimeoutError
@@ -193,8 +201,20 @@ func (r *run) try(ctx context.Context, requirement string) (Attempt, sandbox.Cod
 				att.Reason += " of " + te.After.String()
 			}
 			return att, sandbox.CodeOutput{}, nil
+		case errors.As(err, &limit):
+			// The code went over a limit of its sandbox (a memory bomb):
+			// the code's failure, and the same code would again.
+			att.Reason = limitReason(limit)
+		case errors.Is(err, sandbox.ErrCrashed):
+			// The code ended its interpreter (os._exit, a fatal signal):
+			// the code's failure; the executor replaces the sandbox.
+			att.Reason = crashReason(err)
+		default:
+			return att, out, err
 		}
-		return att, out, err
+		att.Reason = head(att.Reason, l.limit)
+		att.Output = clipOutput(out, l.limit)
+		return att, out, nil
 	}
 	switch {
 	case !out.Success:
@@ -221,6 +241,26 @@ func (r *run) try(ctx context.Context, requirement string) (Attempt, sandbox.Cod
 	return att, out, nil
 }
 
+// limitReason says, for the next generation, which limit of its sandbox
+// the code went over.
+func limitReason(e *sandbox.LimitError) string {
+	if e.Resource == "memory" {
+		return fmt.Sprintf("MemoryError: the code used more memory than its sandbox allows (%.1f MiB) and was stopped after its processes held %.1f MiB",
+			float64(e.Limit)/(1<<20), float64(e.Used)/(1<<20))
+	}
+	return "LimitError: the code went over its sandbox's " + e.Resource + " limit and was stopped"
+}
+
+// crashReason says, for the next generation, that the code ended its
+// interpreter, with how it ended as the sandbox reported it.
+func crashReason(err error) string {
+	how := err.Error()
+	if ce, ok := errors.AsType[*sandbox.CrashError](err); ok {
+		how = ce.Reason
+	}
+	return "Crash: the Python process died before the code finished (os._exit, a fatal signal, a killed interpreter): " + how
+}
+
 // endAttempt ends the current attempt's span.
 func (r *run) endAttempt(att Attempt, err error) {
 	span := r.attempt
@@ -240,9 +280,9 @@ func (r *run) endAttempt(att Attempt, err error) {
 	observability.End(span, err)
 }
 
-// finish ends the loop's span, records the metrics and writes the log
-// record: Debug for a success, as the module's per-operation records are,
-// Warn for a failure.
+// finish ends the loop's span, records the metrics and, when a logger was
+// given, writes the log record: Debug for a success, as the module's
+// per-operation records are, Warn for a failure.
 func (r *run) finish(ctx context.Context, res Result, err error, start time.Time) {
 	r.finished = true
 	if r.span != nil {
@@ -258,7 +298,12 @@ func (r *run) finish(ctx context.Context, res Result, err error, start time.Time
 		observability.End(r.span, err)
 	}
 	r.record(ctx, err)
-	logger := r.l.telemetry.Log()
+	// Only a logger given with observability.WithLogger gets the record:
+	// a library writes nothing unasked, slog.Default included.
+	logger := r.l.telemetry.Logger
+	if logger == nil {
+		return
+	}
 	level := slog.LevelDebug
 	if err != nil {
 		level = slog.LevelWarn

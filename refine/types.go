@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ttadev/primitives/sandbox"
+	"github.com/ttadev/primitives/tokens"
 )
 
 // Request is what the generator receives for each attempt.
@@ -37,28 +38,11 @@ type Generation struct {
 	Usage Usage
 }
 
-// Usage counts tokens, with the fields LLM providers report.
-type Usage struct {
-	InputTokens              int64 `json:"input_tokens"`
-	OutputTokens             int64 `json:"output_tokens"`
-	CacheReadInputTokens     int64 `json:"cache_read_input_tokens,omitempty"`
-	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens,omitempty"`
-}
-
-// Total returns InputTokens + OutputTokens, the figure the token budget
-// counts. Cache tokens are reported beside it but not added: providers
-// differ on whether input tokens already include them.
-func (u Usage) Total() int64 { return u.InputTokens + u.OutputTokens }
-
-// Add returns the field-by-field sum of u and v.
-func (u Usage) Add(v Usage) Usage {
-	return Usage{
-		InputTokens:              u.InputTokens + v.InputTokens,
-		OutputTokens:             u.OutputTokens + v.OutputTokens,
-		CacheReadInputTokens:     u.CacheReadInputTokens + v.CacheReadInputTokens,
-		CacheCreationInputTokens: u.CacheCreationInputTokens + v.CacheCreationInputTokens,
-	}
-}
+// Usage counts tokens, with the fields chat models report: the one type
+// of the module for token counts, the same as llm.Usage, so a generator
+// built on integrations/llm passes the provider's usage as it is. The
+// token budget counts [Usage.Total] (input plus output).
+type Usage = tokens.Usage
 
 // Attempt records one failed attempt, as the next generation sees it.
 type Attempt struct {
@@ -70,11 +54,13 @@ type Attempt struct {
 	// ErrorValue, Error and Traceback cut to their last [FeedbackLimit]
 	// bytes and Results dropped, so a history stays small whatever the
 	// code printed. It is the zero CodeOutput when nothing ran (no code in
-	// the reply, or the code timed out).
+	// the reply, or the code timed out); when the code crashed or went
+	// over a limit of its sandbox, it holds what the code printed before.
 	Output sandbox.CodeOutput `json:"output"`
 	// Reason says why the attempt failed: the exception ("NameError: name
-	// 'x' is not defined"), a timeout, the validator's reason, or that the
-	// reply held no code.
+	// 'x' is not defined"), a timeout, a crash of the interpreter, a limit
+	// of the sandbox (memory), the validator's reason, or that the reply
+	// held no code.
 	Reason string `json:"reason"`
 	// Usage is the tokens the generator reported for this attempt.
 	Usage Usage `json:"usage"`

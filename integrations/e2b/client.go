@@ -10,10 +10,10 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ttadev/primitives/internal/httpretry"
 	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/sandbox"
 )
@@ -228,7 +228,7 @@ func (c *Client) responseError(cl *call, resp *http.Response, body []byte) error
 	case http.StatusUnauthorized:
 		return &AuthenticationError{Status: status, Message: msg}
 	case http.StatusTooManyRequests:
-		return &RateLimitError{Op: cl.op, Message: msg, After: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return &RateLimitError{Op: cl.op, Message: msg, After: httpretry.Delay(resp.Header, time.Now())}
 	}
 	if strings.Contains(mt, "html") || (cl.plane == controlPlane && !isJSON) {
 		return &UnexpectedResponseError{Op: cl.op, Status: status, ContentType: ctype,
@@ -274,26 +274,6 @@ func snippet(body []byte) string {
 		s = s[:max] + "…"
 	}
 	return strings.ToValidUTF8(s, "?")
-}
-
-// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		if n <= 0 || n > 86400 {
-			return 0
-		}
-		return time.Duration(n * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 // seconds converts a lifetime to E2B's whole seconds, rounding up.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ttadev/primitives/internal/httpretry"
 	"github.com/ttadev/primitives/recovery"
 	"github.com/ttadev/primitives/sandbox"
 )
@@ -74,13 +75,15 @@ func (e *AuthenticationError) Retryable() bool { return false }
 
 // RateLimitError reports HTTP 429: too many requests, or the team's cap on
 // concurrent sandboxes reached. It is retryable, after the delay the
-// service asked for when it sent a Retry-After header.
+// service asked for when it sent a Retry-After (or Retry-After-Ms)
+// header.
 type RateLimitError struct {
 	// Op is the operation refused, e.g. "create sandbox".
 	Op string
 	// Message is the service's message.
 	Message string
-	// After is the parsed Retry-After header, or 0.
+	// After is the delay of the Retry-After-Ms or Retry-After header (at
+	// most a day: longer is cut), or 0.
 	After time.Duration
 }
 
@@ -185,7 +188,9 @@ func (e *SandboxUnavailableError) Is(target error) bool {
 func (e *SandboxUnavailableError) Retryable() bool { return e.Age < e.Window }
 
 // ServiceError is any other failure answered by the service: Status and
-// the body's message and codes. A 5xx is retryable, a 4xx is not.
+// the body's message and codes. It is retryable for 408, 409, 429 and
+// 5xx, as every HTTP client of the module classifies statuses; any other
+// 4xx is not.
 type ServiceError struct {
 	Op      string
 	Status  int
@@ -205,8 +210,8 @@ func (e *ServiceError) Error() string {
 	return s
 }
 
-// Retryable reports true for a 5xx status.
-func (e *ServiceError) Retryable() bool { return e.Status >= 500 }
+// Retryable reports true for a 408, 409, 429 or 5xx status.
+func (e *ServiceError) Retryable() bool { return httpretry.Retryable(e.Status) }
 
 // Is matches ErrE2B.
 func (e *ServiceError) Is(target error) bool { return target == ErrE2B }
@@ -214,7 +219,7 @@ func (e *ServiceError) Is(target error) bool { return target == ErrE2B }
 // UnexpectedResponseError reports a response that is not what the
 // protocol says, typically an HTML page from a proxy or a captive portal
 // where JSON was expected. Snippet holds the start of the body. It is
-// retryable when the status is 5xx or 429.
+// retryable when the status is 408, 409, 429 or 5xx.
 type UnexpectedResponseError struct {
 	Op          string
 	Status      int
@@ -227,10 +232,8 @@ func (e *UnexpectedResponseError) Error() string {
 		e.Op, e.Status, e.ContentType, e.Snippet)
 }
 
-// Retryable reports true for a 5xx or 429 status.
-func (e *UnexpectedResponseError) Retryable() bool {
-	return e.Status >= 500 || e.Status == 429
-}
+// Retryable reports true for a 408, 409, 429 or 5xx status.
+func (e *UnexpectedResponseError) Retryable() bool { return httpretry.Retryable(e.Status) }
 
 // Is matches ErrE2B.
 func (e *UnexpectedResponseError) Is(target error) bool { return target == ErrE2B }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
@@ -41,11 +40,16 @@ type Anthropic struct {
 
 var _ Provider = (*Anthropic)(nil)
 
-// NewAnthropic returns a provider for Anthropic's Messages API. The key
-// comes from [WithAPIKey], else ANTHROPIC_API_KEY; the URL from
-// [WithBaseURL], else ANTHROPIC_BASE_URL, else DefaultAnthropicBaseURL.
-// No other variable of the SDK's credential chain is read. It returns a
-// *ConfigError matching ErrNoAPIKey when there is no key.
+// NewAnthropic returns a provider for Anthropic's Messages API. The URL
+// comes from [WithBaseURL], else ANTHROPIC_BASE_URL, else
+// DefaultAnthropicBaseURL. The key comes from [WithAPIKey], else
+// ANTHROPIC_API_KEY unless WithBaseURL was given (a key from the
+// environment is not sent to a server named in code unasked), as with
+// [NewOpenAI]. Without a key nothing authenticates the requests, which
+// suits a local server that speaks the Messages API; Anthropic's own URL
+// requires one, and NewAnthropic returns a *ConfigError matching
+// ErrNoAPIKey when it has none. No other variable of the SDK's credential
+// chain is read.
 //
 // It panics when an option is nil or belongs to another constructor.
 func NewAnthropic(opts ...AnthropicOption) (*Anthropic, error) {
@@ -53,21 +57,9 @@ func NewAnthropic(opts ...AnthropicOption) (*Anthropic, error) {
 	for i, o := range opts {
 		applyOption(&cfg, "NewAnthropic", i, o)
 	}
-	if !cfg.apiKey.set() {
-		if v := os.Getenv(EnvAnthropicAPIKey); v != "" {
-			cfg.apiKey = newSecret(v)
-		}
-	}
-	if !cfg.apiKey.set() {
-		return nil, &ConfigError{Provider: ProviderAnthropic, Err: ErrNoAPIKey,
-			Reason: "no API key: set " + EnvAnthropicAPIKey + " or pass llm.WithAPIKey"}
-	}
-	base := cfg.baseURL
-	if base == "" {
-		base = os.Getenv(EnvAnthropicBaseURL)
-	}
-	if base == "" {
-		base = DefaultAnthropicBaseURL
+	base, err := endpoint(&cfg, ProviderAnthropic, EnvAnthropicBaseURL, EnvAnthropicAPIKey, DefaultAnthropicBaseURL)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.maxTokens == 0 {
 		cfg.maxTokens = DefaultMaxTokens
@@ -79,9 +71,11 @@ func NewAnthropic(opts ...AnthropicOption) (*Anthropic, error) {
 	ropts := []option.RequestOption{
 		option.WithoutEnvironmentDefaults(),
 		option.WithBaseURL(base),
-		option.WithAPIKey(cfg.apiKey.get()),
 		option.WithHTTPClient(httpClient),
 		option.WithMaxRetries(0),
+	}
+	if cfg.apiKey.set() {
+		ropts = append(ropts, option.WithAPIKey(cfg.apiKey.get()))
 	}
 	if cfg.sdkSpans {
 		// Nil selects the global provider, as ours does. The SDK's span

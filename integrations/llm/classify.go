@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/openai/openai-go/v3"
 	openaisse "github.com/openai/openai-go/v3/packages/ssestream"
+
+	"github.com/ttadev/primitives/internal/httpretry"
+	"github.com/ttadev/primitives/recovery"
 )
 
 // errRequestTimeout is the cause of a call's context when
@@ -20,13 +22,22 @@ var errRequestTimeout = errors.New("no complete answer within the request timeou
 
 // classify turns an error of an SDK into an error of this package. caller
 // is the caller's context: when it is done, its cause is returned
-// (wrapped), since the caller gave up and retrying is not wanted.
+// (wrapped), since the caller gave up and retrying is not wanted. An
+// error this package made already (a *ResponseError for a stream whose
+// events came out of order, say) is returned as it is, with its own
+// verdict on retrying.
 func classify(caller, call context.Context, provider string, key secret, err error) error {
 	if err == nil {
 		return nil
 	}
 	if caller.Err() != nil {
 		return &canceledError{provider: provider, err: context.Cause(caller)}
+	}
+	if own, ok := errors.AsType[ownError](err); ok {
+		return own
+	}
+	if bad, ok := errors.AsType[*recovery.InvalidInputError](err); ok {
+		return bad
 	}
 	if call.Err() != nil && errors.Is(context.Cause(call), errRequestTimeout) {
 		return &ConnectionError{Provider: provider, Err: errRequestTimeout}
@@ -98,38 +109,13 @@ func streamError(provider string, key secret, data []byte) error {
 	}
 }
 
-// retryAfter reads Retry-After-Ms (milliseconds, possibly fractional),
-// then Retry-After (seconds, or an HTTP date). It returns 0 when neither
-// gives a positive delay.
+// retryAfter returns the delay the answer asked for (see
+// httpretry.Delay), or 0.
 func retryAfter(res *http.Response) time.Duration {
 	if res == nil {
 		return 0
 	}
-	return parseRetryAfter(res.Header, time.Now())
-}
-
-func parseRetryAfter(h http.Header, now time.Time) time.Duration {
-	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && ms < 1e12 {
-			return time.Duration(ms * float64(time.Millisecond))
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s > 0 && s < 1e9 {
-			return time.Duration(s * float64(time.Second))
-		}
-		return 0
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
+	return httpretry.Delay(res.Header, time.Now())
 }
 
 // redact removes the API key from s, should a service have echoed it.
@@ -139,6 +125,21 @@ func redact(s string, key secret) string {
 	}
 	return s
 }
+
+// ownError is implemented by the errors this package makes, which
+// classify passes through unchanged.
+type ownError interface {
+	error
+	ownError()
+}
+
+func (*APIError) ownError()                 {}
+func (*ConnectionError) ownError()          {}
+func (*ResponseError) ownError()            {}
+func (*ConfigError) ownError()              {}
+func (*RefusalError) ownError()             {}
+func (*TemperatureRejectedError) ownError() {}
+func (*canceledError) ownError()            {}
 
 // canceledError is returned when the caller's context ended during a
 // call: it matches the context's error (errors.Is context.Canceled or

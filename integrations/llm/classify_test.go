@@ -3,40 +3,12 @@ package llm
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ttadev/primitives/recovery"
 )
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
-	cases := []struct {
-		h    map[string]string
-		want time.Duration
-	}{
-		{map[string]string{"Retry-After": "30"}, 30 * time.Second},
-		{map[string]string{"Retry-After": "0.5"}, 500 * time.Millisecond},
-		{map[string]string{"Retry-After": now.Add(90 * time.Second).Format(http.TimeFormat)}, 90 * time.Second},
-		{map[string]string{"Retry-After": now.Add(-time.Minute).Format(http.TimeFormat)}, 0},
-		{map[string]string{"Retry-After-Ms": "120", "Retry-After": "9"}, 120 * time.Millisecond},
-		{map[string]string{"Retry-After-Ms": "junk", "Retry-After": "9"}, 9 * time.Second},
-		{map[string]string{"Retry-After": "-4"}, 0},
-		{map[string]string{"Retry-After": "soon"}, 0},
-		{nil, 0},
-	}
-	for _, c := range cases {
-		h := http.Header{}
-		for k, v := range c.h {
-			h.Set(k, v)
-		}
-		if got := parseRetryAfter(h, now); got != c.want {
-			t.Errorf("%v: %v, want %v", c.h, got, c.want)
-		}
-	}
-}
 
 func TestStreamingCallRefusedBeforeTheStream(t *testing.T) {
 	a := newFakeServer(t, reply{status: 429, header: map[string]string{"Retry-After": "4"}, body: `{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded your per-minute rate limit"}}`})
@@ -64,5 +36,47 @@ func TestPasswordInBaseURLNotInErrors(t *testing.T) {
 	_, err := p.Execute(context.Background(), userRequest("x"))
 	if err == nil || strings.Contains(formatted(err), "pa55word") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestOutOfOrderStreamIsAResponseError(t *testing.T) {
+	// A text delta for block 0 before that block was started: the SDK's
+	// accumulator refuses it, and so must the provider, without calling it
+	// a connection failure.
+	body := "event: message_start\n" +
+		`data: {"type":"message_start","message":{"id":"msg_01Order","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5-20250929","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}` + "\n\n" +
+		"event: content_block_delta\n" +
+		`data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}}` + "\n\n" +
+		"event: content_block_start\n" +
+		`data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}` + "\n\n" +
+		"event: content_block_stop\n" +
+		`data: {"type":"content_block_stop","index":0}` + "\n\n" +
+		"event: message_delta\n" +
+		`data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}` + "\n\n" +
+		"event: message_stop\n" +
+		`data: {"type":"message_stop"}` + "\n\n"
+	srv := newFakeServer(t, reply{sse: true, body: body})
+	p := newTestAnthropic(t, srv.URL)
+	req := userRequest("x")
+	req.OnDelta = func(string) {}
+	_, err := p.Execute(context.Background(), req)
+	var re *ResponseError
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v (%T), want a *ResponseError", err, err)
+	}
+	if errors.Is(err, ErrConnection) || recovery.IsRetryable(err) {
+		t.Fatalf("err = %v: retryable %v, matches ErrConnection %v; want neither", err, recovery.IsRetryable(err), errors.Is(err, ErrConnection))
+	}
+	if !strings.Contains(err.Error(), "index 0") {
+		t.Fatalf("err = %v, want the accumulator's reason", err)
+	}
+	// Retry does not send it again.
+	r := recovery.Retry[Request, Response](p, recovery.MaxRetries(3), recovery.InitialDelay(time.Millisecond))
+	n := srv.count()
+	if _, err := r.Execute(context.Background(), req); !errors.As(err, &re) {
+		t.Fatalf("through Retry: err = %v", err)
+	}
+	if got := srv.count() - n; got != 1 {
+		t.Fatalf("sent %d times through Retry, want 1", got)
 	}
 }

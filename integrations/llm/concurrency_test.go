@@ -77,7 +77,7 @@ func TestStreamRequestTimeout(t *testing.T) {
 
 func TestUsageSums(t *testing.T) {
 	u := Usage{InputTokens: 1, OutputTokens: 2, CacheReadInputTokens: 3, CacheCreationInputTokens: 4}
-	if s := u.Add(u); s != (Usage{2, 4, 6, 8}) || s.Total() != 6 {
+	if s := u.Add(u); s != (Usage{InputTokens: 2, OutputTokens: 4, CacheReadInputTokens: 6, CacheCreationInputTokens: 8}) || s.Total() != 6 {
 		t.Fatalf("sum = %+v total %d", s, s.Total())
 	}
 }

@@ -15,6 +15,25 @@
 //     and through [WithBaseURL] or OPENAI_BASE_URL any server that speaks
 //     it: Ollama, vLLM, the llama.cpp server.
 //
+// # Structured output
+//
+// [Structured] turns a provider into a typed step, primitives.Primitive[In, T]:
+// it sends the JSON Schema of the struct T (made once, in the form OpenAI's
+// strict mode requires) as Request.ResponseFormat, checks the reply
+// against it and decodes it; a reply that does not follow it is a
+// *StructuredOutputError, not retryable.
+//
+// # Keys and URLs
+//
+// Both constructors follow one policy. The URL comes from [WithBaseURL],
+// else ANTHROPIC_BASE_URL / OPENAI_BASE_URL, else the service's own. The
+// key comes from [WithAPIKey], else ANTHROPIC_API_KEY / OPENAI_API_KEY,
+// but a key from the environment is sent only to the service's own URL or
+// to the URL from the same environment: with WithBaseURL it is not used,
+// and only WithAPIKey gives that server a key. Without a key the
+// service's own URL is a *ConfigError matching ErrNoAPIKey; another
+// server (a local one) gets requests without a key.
+//
 // # Retries
 //
 // The SDKs' own retries are turned off: one Execute is one HTTP request.

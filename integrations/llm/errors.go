@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ttadev/primitives/internal/httpretry"
 	"github.com/ttadev/primitives/recovery"
 )
 
@@ -122,7 +123,7 @@ type APIError struct {
 	// InStream reports an error event received after the stream started.
 	InStream bool
 	// After is the delay the service asked for in Retry-After-Ms or
-	// Retry-After, or 0.
+	// Retry-After (at most a day: longer is cut), or 0.
 	After time.Duration
 }
 
@@ -181,15 +182,11 @@ func (e *APIError) Retryable() bool {
 		}
 		return false
 	}
-	return retryableStatus(e.Status)
+	return httpretry.Retryable(e.Status)
 }
 
 // RetryAfter returns the delay the service asked for, or 0.
 func (e *APIError) RetryAfter() time.Duration { return e.After }
-
-func retryableStatus(status int) bool {
-	return status == 408 || status == 409 || status == 429 || status >= 500
-}
 
 // ConnectionError reports a call that got no complete answer: the
 // connection was refused or dropped, a stream ended before its last

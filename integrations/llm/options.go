@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/ttadev/primitives/internal/seal"
@@ -125,15 +126,51 @@ func WithAPIKey(key string) Option {
 // for Ollama, "http://localhost:8000/v1/" for vLLM or
 // "http://localhost:8080/v1/" for a llama.cpp server.
 //
-// For [NewOpenAI], an explicit base URL stops OPENAI_API_KEY from being
-// used: a key meant for OpenAI is not sent to another server unless
-// WithAPIKey gives it. It panics when u is not an absolute http(s) URL.
+// An explicit base URL stops ANTHROPIC_API_KEY and OPENAI_API_KEY from
+// being used: a key from the environment is not sent to a server named in
+// code unless WithAPIKey gives it (without one, no key is sent). It
+// panics when u is not an absolute http(s) URL.
 func WithBaseURL(u string) Option {
 	parsed, err := url.Parse(u)
 	if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
 		panic(fmt.Sprintf("llm: WithBaseURL: %q is not an absolute http or https URL", redactURL(u)))
 	}
 	return Option{apply: func(c *config) { c.baseURL = u; c.baseURLSet = true }}
+}
+
+// endpoint resolves the base URL and the API key of a provider, by the one
+// policy every provider of this package follows:
+//
+//   - the URL comes from WithBaseURL, else the variable envURL, else def;
+//   - the key comes from WithAPIKey, else the variable envKey, but the
+//     variable only when the URL does not come from WithBaseURL: a key
+//     from the environment goes to the service's own URL or to the URL
+//     from the same environment, never to a server named in code unless
+//     WithAPIKey gives it;
+//   - without a key, the service's own URL (def) is a *ConfigError
+//     matching ErrNoAPIKey; another server gets no key (a local server
+//     needs none).
+//
+// It sets cfg.apiKey and returns the URL.
+func endpoint(cfg *config, provider, envURL, envKey, def string) (string, error) {
+	base := cfg.baseURL
+	if base == "" {
+		base = os.Getenv(envURL)
+	}
+	if base == "" {
+		base = def
+	}
+	if !cfg.apiKey.set() && !cfg.baseURLSet {
+		if v := os.Getenv(envKey); v != "" {
+			cfg.apiKey = newSecret(v)
+		}
+	}
+	if !cfg.apiKey.set() && base == def {
+		return "", &ConfigError{Provider: provider, Err: ErrNoAPIKey,
+			Reason: "no API key for " + def + ": set " + envKey + " or pass llm.WithAPIKey (for another server, set " +
+				envURL + " or pass llm.WithBaseURL)"}
+	}
+	return base, nil
 }
 
 // WithModel sets the model used when a Request names none.

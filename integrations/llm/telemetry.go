@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"reflect"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -31,15 +31,44 @@ type genAIInstruments struct {
 	duration metric.Float64Histogram
 }
 
-var instrumentCache sync.Map // metric.Meter -> *genAIInstruments
+// meterCache keeps the instruments of the meter a provider used last. It
+// belongs to one provider, so a meter is kept alive by the providers that
+// use it and by nothing global: once they are gone, it can be collected.
+// The meter is read at every call (the global meter provider may be
+// installed after the provider was built); a new meter gets new
+// instruments, replacing the old.
+type meterCache struct {
+	last atomic.Pointer[meterInstruments]
+}
 
-func instrumentsFor(m metric.Meter) *genAIInstruments {
-	cacheable := reflect.TypeOf(m).Comparable()
-	if cacheable {
-		if v, ok := instrumentCache.Load(m); ok {
-			return v.(*genAIInstruments)
-		}
+type meterInstruments struct {
+	meter metric.Meter
+	inst  genAIInstruments
+}
+
+// instruments returns the instruments of m, building them when m is not
+// the meter of the last call. A meter of a type that cannot be compared
+// gets new instruments at every call (the SDK's meters are pointers), as
+// does a nil cache.
+func (c *meterCache) instruments(m metric.Meter) *genAIInstruments {
+	// Comparing is safe: only a comparable meter is stored, and two
+	// interface values of different dynamic types compare unequal without
+	// looking at the values.
+	if c == nil {
+		inst := newInstruments(m)
+		return &inst
 	}
+	if last := c.last.Load(); last != nil && last.meter == m {
+		return &last.inst
+	}
+	mi := &meterInstruments{meter: m, inst: newInstruments(m)}
+	if reflect.TypeOf(m).Comparable() {
+		c.last.Store(mi)
+	}
+	return &mi.inst
+}
+
+func newInstruments(m metric.Meter) genAIInstruments {
 	var inst genAIInstruments
 	var err1, err2 error
 	inst.tokens, err1 = m.Int64Histogram(observability.MetricGenAIClientTokenUsage,
@@ -52,11 +81,7 @@ func instrumentsFor(m metric.Meter) *genAIInstruments {
 		// The API returns usable no-op instruments with the error.
 		otel.Handle(err)
 	}
-	if !cacheable {
-		return &inst
-	}
-	v, _ := instrumentCache.LoadOrStore(m, &inst)
-	return v.(*genAIInstruments)
+	return inst
 }
 
 // instrumentation is the telemetry of one provider, built once.
@@ -65,10 +90,12 @@ type instrumentation struct {
 	provider       string
 	captureContent bool
 	server         []attribute.KeyValue
+	meters         *meterCache
 }
 
 func newInstrumentation(p observability.Providers, provider, baseURL string, capture bool) instrumentation {
-	return instrumentation{providers: p, provider: provider, captureContent: capture, server: serverAttrs(baseURL)}
+	return instrumentation{providers: p, provider: provider, captureContent: capture, server: serverAttrs(baseURL),
+		meters: &meterCache{}}
 }
 
 func serverAttrs(baseURL string) []attribute.KeyValue {
@@ -168,7 +195,7 @@ func (c *call) end(ctx context.Context, resp *Response, respID string, inputToke
 	}
 	metricAttrs = append(metricAttrs, c.inst.server...)
 	c.log(ctx, elapsed, resp, inputTokens, errType, err)
-	inst := instrumentsFor(c.inst.providers.Meter())
+	inst := c.inst.meters.instruments(c.inst.providers.Meter())
 	if answered {
 		in := append(metricAttrs[:len(metricAttrs):len(metricAttrs)], attribute.String(observability.AttrGenAITokenType, "input"))
 		out := append(metricAttrs[:len(metricAttrs):len(metricAttrs)], attribute.String(observability.AttrGenAITokenType, "output"))

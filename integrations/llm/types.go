@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/tokens"
 )
 
 // Role says who wrote a [Message].
@@ -74,39 +75,12 @@ type Request struct {
 	OnToolCall func(call ToolCall)
 }
 
-// Usage counts the tokens of one call, as the service reported them. A
-// count the service does not report is 0.
-type Usage struct {
-	// InputTokens counts the whole prompt, the cached part included, with
-	// every provider (Anthropic reports the cached part apart; the
-	// provider adds it back), as the gen_ai.usage.input_tokens attribute
-	// does.
-	InputTokens int64
-	// OutputTokens counts the generated tokens.
-	OutputTokens int64
-	// CacheReadInputTokens counts the prompt tokens read from the prompt
-	// cache: part of InputTokens, billed at a lower rate.
-	CacheReadInputTokens int64
-	// CacheCreationInputTokens counts the prompt tokens written to the
-	// prompt cache: part of InputTokens.
-	CacheCreationInputTokens int64
-}
-
-// Add returns the sum of u and v, for totals across calls.
-func (u Usage) Add(v Usage) Usage {
-	return Usage{
-		InputTokens:              u.InputTokens + v.InputTokens,
-		OutputTokens:             u.OutputTokens + v.OutputTokens,
-		CacheReadInputTokens:     u.CacheReadInputTokens + v.CacheReadInputTokens,
-		CacheCreationInputTokens: u.CacheCreationInputTokens + v.CacheCreationInputTokens,
-	}
-}
-
-// Total returns all tokens of u: the whole prompt and the output. The
-// cache counts are part of InputTokens and are not added again.
-func (u Usage) Total() int64 {
-	return u.InputTokens + u.OutputTokens
-}
+// Usage counts the tokens of one call, as the service reported them: the
+// one type of the module for token counts, shared with refine.Usage.
+// InputTokens counts the whole prompt, the cached part included, with
+// every provider (Anthropic reports the cached part apart; the provider
+// adds it back).
+type Usage = tokens.Usage
 
 // Response is the answer to one [Request].
 type Response struct {

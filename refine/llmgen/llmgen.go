@@ -110,13 +110,8 @@ func (g *Generator) Execute(ctx context.Context, req refine.Request) (refine.Gen
 		return refine.Generation{}, err
 	}
 	return refine.Generation{
-		Code: refine.ExtractCode(resp.Text),
-		Usage: refine.Usage{
-			InputTokens:              resp.Usage.InputTokens,
-			OutputTokens:             resp.Usage.OutputTokens,
-			CacheReadInputTokens:     resp.Usage.CacheReadInputTokens,
-			CacheCreationInputTokens: resp.Usage.CacheCreationInputTokens,
-		},
+		Code:  refine.ExtractCode(resp.Text),
+		Usage: resp.Usage, // llm.Usage and refine.Usage are one type
 	}, nil
 }
 

@@ -156,3 +156,7 @@ func TestOnDelta(t *testing.T) {
 		t.Fatalf("deltas %q", got)
 	}
 }
+
+// llm.Usage and refine.Usage are one type (tokens.Usage): a provider's
+// usage is a generation's as it is, without conversion.
+var _ = func(u llm.Usage) refine.Usage { return u }
