@@ -56,6 +56,13 @@ import (
 // use when fn is. Its own cost per call (validate, decode, call, encode) is
 // a few microseconds for a small struct (BenchmarkTypedToolDispatch).
 func NewTool[In, Out any](name, description string, fn func(context.Context, In) (Out, error)) Tool {
+	return newTypedTool(name, description, fn, classify)
+}
+
+// newTypedTool is NewTool with the function deciding where its errors go:
+// the built-in tools return *ToolError themselves and every other error is
+// a failure of infrastructure (nil classify).
+func newTypedTool[In, Out any](name, description string, fn func(context.Context, In) (Out, error), classify func(error) error) Tool {
 	if !validName(name) {
 		panic(fmt.Sprintf("agent: NewTool: name %q is not 1 to 64 letters, digits, '_' or '-'", name))
 	}
@@ -82,9 +89,10 @@ func NewTool[In, Out any](name, description string, fn func(context.Context, In)
 		panic(fmt.Sprintf("agent: NewTool(%s): encoding the schema of %s: %v", name, reflect.TypeFor[In](), err))
 	}
 	return &typedTool[In, Out]{
-		def:    llm.Tool{Name: name, Description: description, InputSchema: raw},
-		schema: resolved,
-		fn:     fn,
+		def:      llm.Tool{Name: name, Description: description, InputSchema: raw},
+		schema:   resolved,
+		fn:       fn,
+		classify: classify,
 	}
 }
 
@@ -99,9 +107,10 @@ func schemaType(s *jsonschema.Schema) string {
 }
 
 type typedTool[In, Out any] struct {
-	def    llm.Tool
-	schema *jsonschema.Resolved
-	fn     func(context.Context, In) (Out, error)
+	def      llm.Tool
+	schema   *jsonschema.Resolved
+	fn       func(context.Context, In) (Out, error)
+	classify func(error) error
 }
 
 // Definition returns the tool's name, description and schema.
@@ -125,7 +134,10 @@ func (t *typedTool[In, Out]) Call(ctx context.Context, args json.RawMessage) ([]
 	}
 	out, err := t.fn(ctx, in)
 	if err != nil {
-		return nil, classify(err)
+		if t.classify != nil {
+			err = t.classify(err)
+		}
+		return nil, err
 	}
 	return encode(t.def.Name, out)
 }
