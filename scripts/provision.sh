@@ -3,7 +3,9 @@
 # a Python 3 interpreter at /usr/bin/python3 (the local sandbox runs it) and,
 # for the test suite, redis-server (the Redis cache store is tested against a
 # real server) and python3-pip (the local sandbox's pip install is tested
-# against a package index served on loopback). Uses apt-get (Debian/Ubuntu), through sudo when not root.
+# against a package index served on loopback) and numpy, pandas and matplotlib
+# for the interpreter (the agent's data-analysis tests plot with them in the
+# sandbox). Uses apt-get (Debian/Ubuntu), through sudo when not root.
 #
 #   scripts/provision.sh          what the test suite needs
 #   scripts/provision.sh python   only what the quickstart needs
@@ -16,6 +18,10 @@ if [ "${1:-all}" != python ]; then
   # pip for the local sandbox's package-install tests
   if ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
     missing+=(python3-pip)
+  fi
+  # the data-analysis stack the agent tests use in the sandbox
+  if ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import numpy, pandas, matplotlib' >/dev/null 2>&1; then
+    missing+=(python3-numpy python3-pandas python3-matplotlib)
   fi
 fi
 

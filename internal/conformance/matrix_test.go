@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"runtime"
 	"strconv"
@@ -12,6 +13,8 @@ import (
 	"golang.org/x/time/rate"
 
 	primitives "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/agent"
+	"github.com/ttadev/primitives/integrations/llm"
 	"github.com/ttadev/primitives/performance"
 	"github.com/ttadev/primitives/recovery"
 	"github.com/ttadev/primitives/refine"
@@ -153,7 +156,84 @@ func subjects() []subject {
 		{name: "CodeExecution", wrap: codeExecution},
 		{name: "refine/generator", wrap: refineGenerator, ignoringErr: context.DeadlineExceeded},
 		{name: "refine/executor", wrap: refineExecutor},
+		{name: "agent/model", wrap: agentModel},
+		{name: "agent/tool", onPanic: recovered, wrap: agentTool, ignoringErr: context.DeadlineExceeded},
 	}
+}
+
+// agentModel runs the inner step as the model of an agent.Agent: the
+// number is the task, the step's output the final answer. The model runs
+// on the caller's goroutine; its error ends the run, wrapped in a
+// *agent.RunError; a final answer that arrives after the caller's
+// deadline is still the answer.
+func agentModel(p primitives.Primitive[int, int]) built {
+	model := primitives.Func[llm.Request, llm.Response](func(ctx context.Context, req llm.Request) (llm.Response, error) {
+		n, _ := strconv.Atoi(req.Messages[0].Content)
+		out, err := p.Execute(ctx, n)
+		if err != nil {
+			return llm.Response{}, err
+		}
+		return llm.Response{Text: strconv.Itoa(out), Stop: llm.StopEndTurn}, nil
+	})
+	a, err := agent.New(model)
+	if err != nil {
+		panic(err)
+	}
+	return plain(agentAdapter(a))
+}
+
+// agentTool runs the inner step as a typed tool of an agent.Agent, which a
+// scripted model calls once. A tool runs on a goroutine of the agent, so
+// its panic comes back as a *primitives.PanicError. An error without a
+// retryable verdict (the permanent cell) is the tool's own failure, which
+// the model reads as an error result while the run goes on: the adapter
+// returns it from Result.Calls, where the agent keeps it as the tool
+// returned it. Other errors end the run in a *agent.RunError. After a
+// tool that ignores its context, the context is checked before the next
+// turn.
+func agentTool(p primitives.Primitive[int, int]) built {
+	type in struct {
+		N int `json:"n"`
+	}
+	step := agent.NewTool("step", "Runs the step.", func(ctx context.Context, in in) (string, error) {
+		out, err := p.Execute(ctx, in.N)
+		if err != nil {
+			return "", err
+		}
+		return strconv.Itoa(out), nil
+	})
+	model := primitives.Func[llm.Request, llm.Response](func(_ context.Context, req llm.Request) (llm.Response, error) {
+		last := req.Messages[len(req.Messages)-1]
+		if len(req.Messages) == 1 {
+			c := llm.ToolCall{ID: "call_1", Name: "step", Arguments: json.RawMessage(`{"n":` + last.Content + `}`)}
+			return llm.Response{Content: []llm.Block{c}, ToolCalls: []llm.ToolCall{c}, Stop: llm.StopToolUse}, nil
+		}
+		r := last.Blocks[0].(llm.ToolResult)
+		return llm.Response{Text: r.Content[0].(llm.Text).Text, Stop: llm.StopEndTurn}, nil
+	})
+	a, err := agent.New(model, agent.Tools(step))
+	if err != nil {
+		panic(err)
+	}
+	return plain(agentAdapter(a))
+}
+
+// agentAdapter makes an agent a step from int to int: the number is the
+// task, the answer the result; a tool's own failure is returned as the
+// step's error.
+func agentAdapter(a *agent.Agent) primitives.Primitive[int, int] {
+	return primitives.Func[int, int](func(ctx context.Context, n int) (int, error) {
+		res, err := a.Execute(ctx, agent.Task(strconv.Itoa(n)))
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range res.Calls {
+			if c.Err != nil {
+				return 0, c.Err
+			}
+		}
+		return strconv.Atoi(res.Text)
+	})
 }
 
 // refineGenerator runs the inner step as the generator of a refine.Loop:

@@ -26,6 +26,7 @@ func TestMisappliedOptionsDoNotCompile(t *testing.T) {
 		"newclient_pipinstall.go.txt":      "cannot use e2b.WithPipInstall(true)",
 		"pool_timeout.go.txt":              "cannot use sandbox.WithTimeout(time.Second)",
 		"timeout_failureif.go.txt":         "cannot use recovery.FailureIf(",
+		"agent_maxattempts.go.txt":         "cannot use refine.MaxAttempts(3)",
 	}
 	for file, want := range cases {
 		t.Run(file, func(t *testing.T) {
