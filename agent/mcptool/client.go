@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -230,6 +231,9 @@ func (c *Client) dial(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, c.connectError(ctx, l, err)
 	}
+	if watchable(l.transport) {
+		l.transport, l.watched = watchedTransport{l.transport}, true
+	}
 	cs, err := c.client.Connect(ctx, l.transport, nil)
 	if err != nil {
 		if l.proc != nil {
@@ -255,7 +259,7 @@ func (c *Client) connectError(ctx context.Context, l *link, err error) error {
 	e := &ConnectionError{Server: c.name, Op: "connect", Err: err}
 	var se *startError
 	if errors.As(err, &se) {
-		e.permanent = se.permanent()
+		e.permanent = se.fixed
 	}
 	if l != nil && l.status != nil {
 		e.Status = int(l.status.Load())
@@ -337,7 +341,8 @@ func (c *Client) call(ctx context.Context, name string, args json.RawMessage, sa
 			}
 			return nil, err
 		}
-		cctx, cancel := context.WithCancel(ctx)
+		var sent atomic.Bool
+		cctx, cancel := context.WithCancel(context.WithValue(ctx, sentKey{}, &sent))
 		stop := context.AfterFunc(c.life, cancel)
 		res, err := s.cs.CallTool(cctx, &mcp.CallToolParams{Name: name, Arguments: args})
 		stop()
@@ -346,6 +351,9 @@ func (c *Client) call(ctx context.Context, name string, args json.RawMessage, sa
 			return res, nil
 		}
 		e := c.requestError(ctx, op, err, safe)
+		if ce, ok := e.(*ConnectionError); ok && ce.InFlight && s.link.watched && !sent.Load() {
+			ce.InFlight = false // its write failed: the server never had it
+		}
 		if ce, ok := e.(*ConnectionError); ok && ce.Err != ErrClosed {
 			if !ce.InFlight && attempt == 0 && !rejected(err) {
 				// The server never had the request: send it on a new

@@ -31,7 +31,7 @@ type link struct {
 	transport mcp.Transport
 	proc      *process      // the stdio server's process, or nil
 	status    *atomic.Int32 // the last refusing HTTP status, or nil
-	permanent bool          // the server cannot be reached by trying again
+	watched   bool          // the transport reports which requests it wrote
 }
 
 // Stdio is an MCP server run as a child process that speaks MCP on its
@@ -62,23 +62,21 @@ type Stdio struct {
 func (s Stdio) open(context.Context) (*link, error) {
 	p, err := startProcess(s)
 	if err != nil {
-		return nil, &startError{err: err}
+		return nil, &startError{err: err, fixed: errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission)}
 	}
 	return &link{transport: &mcp.IOTransport{Reader: readEnd{pipes{p}}, Writer: writeEnd{pipes{p}}}, proc: p}, nil
 }
 
 func (s Stdio) label() string { return filepath.Base(s.Command) }
 
-// startError is a command that could not be started.
-type startError struct{ err error }
-
-func (e *startError) Error() string { return "start: " + e.err.Error() }
-func (e *startError) Unwrap() error { return e.err }
-
-// permanent reports whether starting it again cannot succeed.
-func (e *startError) permanent() bool {
-	return errors.Is(e.err, exec.ErrNotFound) || errors.Is(e.err, fs.ErrNotExist) || errors.Is(e.err, fs.ErrPermission)
+// startError is a server that could not be started or addressed.
+type startError struct {
+	err   error
+	fixed bool // trying again cannot succeed
 }
+
+func (e *startError) Error() string { return e.err.Error() }
+func (e *startError) Unwrap() error { return e.err }
 
 // HTTP is an MCP server reached over the streamable HTTP transport.
 type HTTP struct {
@@ -95,7 +93,7 @@ type HTTP struct {
 func (h HTTP) open(context.Context) (*link, error) {
 	u, err := url.Parse(h.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, &startError{err: errors.New("the URL is not an http or https URL")}
+		return nil, &startError{err: errors.New("the URL is not an http or https URL"), fixed: true}
 	}
 	base := h.Client
 	if base == nil {
