@@ -95,6 +95,9 @@ type ServerError struct {
 
 // Error names the server, the request, the code and the message.
 func (e *ServerError) Error() string {
+	if e.Code == 0 {
+		return fmt.Sprintf("mcptool: %s: %s: server error: %s", e.Server, e.Op, e.Message)
+	}
 	return fmt.Sprintf("mcptool: %s: %s: server error %d: %s", e.Server, e.Op, e.Code, e.Message)
 }
 
