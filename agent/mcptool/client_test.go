@@ -515,3 +515,13 @@ func TestConnectFailures(t *testing.T) {
 		t.Errorf("bad URL: %v", err)
 	}
 }
+
+func TestConnectCancelled(t *testing.T) {
+	ts := newToolServer(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := mcptool.Connect(ctx, ts.transport())
+	if !errors.Is(err, context.Canceled) || recovery.IsRetryable(err) {
+		t.Errorf("Connect with a cancelled context: %v (retryable %v)", err, recovery.IsRetryable(err))
+	}
+}

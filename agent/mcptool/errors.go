@@ -1,6 +1,7 @@
 package mcptool
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -62,13 +63,14 @@ func (e *ConnectionError) Is(target error) bool {
 }
 
 // Retryable reports whether trying again may succeed. It is false after
-// Close, for credentials the server refused, for a command that cannot be
-// started, and for a request the server may have run (InFlight) unless
-// the tool declares itself read-only or idempotent; true otherwise (the
-// next call connects again).
+// Close, for a connection the caller cancelled, for credentials the
+// server refused, for a server that cannot be started or addressed, and
+// for a request the server may have run (InFlight) unless the tool
+// declares itself read-only or idempotent; true otherwise (the next call
+// connects again).
 func (e *ConnectionError) Retryable() bool {
 	switch {
-	case errors.Is(e.Err, ErrClosed), e.permanent:
+	case errors.Is(e.Err, ErrClosed), errors.Is(e.Err, context.Canceled), e.permanent:
 		return false
 	case e.Status == 401 || e.Status == 403:
 		return false

@@ -225,6 +225,25 @@ func TestSandboxMCP(t *testing.T) {
 		}
 	})
 
+	t.Run("cancel", func(t *testing.T) {
+		if _, out := cell(t, runCode, "x = 1"); !out.Success {
+			t.Fatal(out)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(300*time.Millisecond, cancel)
+		_, err := runCode.Call(ctx, json.RawMessage(`{"code":"import time\ntime.sleep(30)"}`))
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled cell: %v", err)
+		}
+		// The server stopped the cell and replaced its sandbox: a cell it
+		// had not heard of being cancelled would still hold the session,
+		// and x would still be there.
+		_, out := cell(t, runCode, "'x' in dir()")
+		if !out.Success || out.Result != "False" {
+			t.Errorf("after the cancelled cell: %+v", out)
+		}
+	})
+
 	t.Run("killed mid-call", func(t *testing.T) {
 		pid, _ := mcptool.ServerProcess(c)
 		sandboxes := childrenOf(pid)
