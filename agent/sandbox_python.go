@@ -5,8 +5,8 @@ import (
 	"fmt"
 )
 
-// The sandbox contract has no file API yet, so read_file, write_file and
-// the capture of matplotlib figures run Python cells in the session. The
+// The sandbox contract has no file API yet, so read_file and write_file
+// run Python cells in the session. The
 // functions they call live in a module of their own, installed in
 // sys.modules when the session starts, so that nothing is added to the
 // namespace the model's code sees. Every value a cell passes is base64 in
@@ -55,33 +55,13 @@ def write_file(path, data):
     with open(path, "wb") as f:
         f.write(data)
     return _Reply({"path": _os.path.abspath(path), "size": len(data)})
-
-
-def figures(limit):
-    plt = _sys.modules.get("matplotlib.pyplot")
-    if plt is None:
-        return _Reply({"png": [], "more": 0})
-    import io
-    nums = plt.get_fignums()
-    out = []
-    for num in nums[:limit]:
-        buf = io.BytesIO()
-        plt.figure(num).savefig(buf, format="png", bbox_inches="tight")
-        out.append(_b64.b64encode(buf.getvalue()).decode("ascii"))
-    plt.close("all")
-    return _Reply({"png": out, "more": max(0, len(nums) - limit)})
 `
 
-// installCell installs the helper module. It also makes matplotlib draw
-// without a display (the Agg backend) unless the session says otherwise,
-// and points it at its default settings where Debian's package keeps them
-// (it looks for them in /etc, which a sandbox may not show).
+// installCell installs the helper module. (matplotlib's figures need
+// nothing from it: both backends send the figures a cell shows or leaves
+// open as PNG results, as a notebook does.)
 var installCell = fmt.Sprintf(`def __primitives_agent_install():
     import base64, os, sys, types
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    rc = "/usr/share/matplotlib/mpl-data/matplotlibrc"
-    if "MATPLOTLIBRC" not in os.environ and not os.path.exists("/etc/matplotlibrc") and os.path.exists(rc):
-        os.environ["MATPLOTLIBRC"] = rc
     m = types.ModuleType(%q)
     exec(compile(base64.b64decode("%s").decode("utf-8"), "<%s>", "exec"), m.__dict__)
     sys.modules[%q] = m

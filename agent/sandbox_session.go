@@ -243,28 +243,6 @@ func (s *session) runCode(ctx context.Context, code string) ([]llm.Block, error)
 	if len(images) > maxImages {
 		dropped, images = len(images)-maxImages, images[:maxImages]
 	}
-	// matplotlib figures the code left open.
-	var figs struct {
-		PNG  []string `json:"png"`
-		More int      `json:"more"`
-	}
-	pyErr, err := s.helper(ctx, helperCall("figures", strconv.Itoa(maxImages-len(images))), &figs)
-	var te *ToolError
-	switch {
-	case errors.As(err, &te):
-		rep.Note = "Capturing the matplotlib figures failed. " + te.Message
-	case err != nil:
-		return nil, err
-	case pyErr != nil:
-		rep.Note = "Capturing the matplotlib figures failed: " + pyErr.String()
-	default:
-		for _, p := range figs.PNG {
-			if b, err := base64.StdEncoding.DecodeString(p); err == nil {
-				images = append(images, llm.Image{MediaType: "image/png", Data: b})
-			}
-		}
-		dropped += figs.More
-	}
 	if dropped > 0 {
 		rep.Note = strings.TrimSpace(rep.Note + " " + strconv.Itoa(dropped) + " more images were left out: at most " + strconv.Itoa(maxImages) + " come back per call.")
 	}
