@@ -38,6 +38,7 @@ import (
 
 	"github.com/ttadev/primitives/agent"
 	"github.com/ttadev/primitives/agent/codemode"
+	"github.com/ttadev/primitives/examples/internal/envmodel"
 	"github.com/ttadev/primitives/integrations/llm"
 	"github.com/ttadev/primitives/observability"
 	"github.com/ttadev/primitives/recovery"
@@ -46,12 +47,6 @@ import (
 
 // EnvModel names the model; required with OPENAI_BASE_URL.
 const EnvModel = "AGENT_MODEL"
-
-// Default models of the cloud services.
-const (
-	defaultAnthropicModel = "claude-sonnet-4-5"
-	defaultOpenAIModel    = "gpt-4.1-mini"
-)
 
 // maxTurns bounds the model calls of a run.
 const maxTurns = 6
@@ -75,51 +70,18 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "codemode:", err)
 		var usage *usageError
-		if errors.As(err, &usage) {
+		var cfgErr *envmodel.ConfigError
+		if errors.As(err, &usage) || errors.As(err, &cfgErr) {
 			os.Exit(2)
 		}
 		os.Exit(1)
 	}
 }
 
-// modelFromEnv builds the chat model the environment selects (the same
-// contract as examples/agent).
-func modelFromEnv() (llm.Provider, string, error) {
-	model := os.Getenv(EnvModel)
-	switch {
-	case os.Getenv(llm.EnvAnthropicAPIKey) != "":
-		if model == "" {
-			model = defaultAnthropicModel
-		}
-		p, err := llm.NewAnthropic(llm.WithModel(model))
-		return p, "Anthropic, model " + model, err
-	case os.Getenv(llm.EnvOpenAIBaseURL) != "":
-		base := os.Getenv(llm.EnvOpenAIBaseURL)
-		if model == "" {
-			return nil, "", &usageError{fmt.Sprintf("%s is set (%s) but %s is not: set %s to a model that server serves, e.g. %s=qwen2.5:7b for Ollama",
-				llm.EnvOpenAIBaseURL, base, EnvModel, EnvModel, EnvModel)}
-		}
-		p, err := llm.NewOpenAI(llm.WithModel(model))
-		return p, "OpenAI-compatible server at " + base + ", model " + model, err
-	case os.Getenv(llm.EnvOpenAIAPIKey) != "":
-		if model == "" {
-			model = defaultOpenAIModel
-		}
-		p, err := llm.NewOpenAI(llm.WithModel(model))
-		return p, "OpenAI, model " + model, err
-	}
-	return nil, "", &usageError{"no chat model configured. Set one of:\n" +
-		"  " + llm.EnvAnthropicAPIKey + "=<key>                      (Anthropic; " + EnvModel + " optional, default " + defaultAnthropicModel +
-		"; " + llm.EnvAnthropicBaseURL + " to change the endpoint)\n" +
-		"  " + llm.EnvOpenAIBaseURL + "=<url> " + EnvModel + "=<model>   (an OpenAI-compatible server, e.g. Ollama:\n" +
-		"      " + llm.EnvOpenAIBaseURL + "=http://localhost:11434/v1 " + EnvModel + "=qwen2.5:7b)\n" +
-		"  " + llm.EnvOpenAIAPIKey + "=<key>                         (OpenAI; " + EnvModel + " optional, default " + defaultOpenAIModel + ")"}
-}
-
 // run is the whole command: the answer goes to stdout, the rest to
 // stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	model, desc, err := modelFromEnv()
+	model, desc, err := envmodel.FromEnv(EnvModel, "qwen2.5:7b")
 	if err != nil {
 		return err
 	}

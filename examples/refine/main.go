@@ -31,6 +31,7 @@ import (
 	"time"
 
 	primitives "github.com/ttadev/primitives"
+	"github.com/ttadev/primitives/examples/internal/envmodel"
 	"github.com/ttadev/primitives/integrations/codeexec"
 	"github.com/ttadev/primitives/integrations/llm"
 	"github.com/ttadev/primitives/observability"
@@ -42,12 +43,6 @@ import (
 
 // EnvModel names the model; required with OPENAI_BASE_URL.
 const EnvModel = "REFINE_MODEL"
-
-// Default models of the cloud services.
-const (
-	defaultAnthropicModel = "claude-sonnet-4-5"
-	defaultOpenAIModel    = "gpt-4.1-mini"
-)
 
 // The task given to the model, and the tests its code must pass.
 const (
@@ -70,9 +65,7 @@ print('all tests passed')`
 )
 
 // configError reports a missing configuration: the command exits with 2.
-type configError struct{ msg string }
-
-func (e *configError) Error() string { return e.msg }
+type configError = envmodel.ConfigError
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -88,41 +81,9 @@ func main() {
 	}
 }
 
-// modelFromEnv builds the chat model the environment selects.
-func modelFromEnv() (llm.Provider, string, error) {
-	model := os.Getenv(EnvModel)
-	switch {
-	case os.Getenv(llm.EnvAnthropicAPIKey) != "":
-		if model == "" {
-			model = defaultAnthropicModel
-		}
-		p, err := llm.NewAnthropic(llm.WithModel(model))
-		return p, "Anthropic, model " + model, err
-	case os.Getenv(llm.EnvOpenAIBaseURL) != "":
-		base := os.Getenv(llm.EnvOpenAIBaseURL)
-		if model == "" {
-			return nil, "", &configError{fmt.Sprintf("%s is set (%s) but %s is not: set %s to a model that server serves, e.g. %s=qwen2.5-coder:7b for Ollama",
-				llm.EnvOpenAIBaseURL, base, EnvModel, EnvModel, EnvModel)}
-		}
-		p, err := llm.NewOpenAI(llm.WithModel(model))
-		return p, "OpenAI-compatible server at " + base + ", model " + model, err
-	case os.Getenv(llm.EnvOpenAIAPIKey) != "":
-		if model == "" {
-			model = defaultOpenAIModel
-		}
-		p, err := llm.NewOpenAI(llm.WithModel(model))
-		return p, "OpenAI, model " + model, err
-	}
-	return nil, "", &configError{"no chat model configured. Set one of:\n" +
-		"  " + llm.EnvAnthropicAPIKey + "=<key>                      (Anthropic; " + EnvModel + " optional, default " + defaultAnthropicModel + ")\n" +
-		"  " + llm.EnvOpenAIAPIKey + "=<key>                         (OpenAI; " + EnvModel + " optional, default " + defaultOpenAIModel + ")\n" +
-		"  " + llm.EnvOpenAIBaseURL + "=<url> " + EnvModel + "=<model>   (an OpenAI-compatible server, e.g. Ollama:\n" +
-		"      " + llm.EnvOpenAIBaseURL + "=http://localhost:11434/v1 " + EnvModel + "=qwen2.5-coder:7b)"}
-}
-
 // run is the whole command: the test calls it against a loopback server.
 func run(ctx context.Context, w io.Writer, logs *slog.Logger) error {
-	model, desc, err := modelFromEnv()
+	model, desc, err := envmodel.FromEnv(EnvModel, "qwen2.5-coder:7b")
 	if err != nil {
 		return err
 	}
